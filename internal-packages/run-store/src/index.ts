@@ -1,0 +1,18 @@
+export { RunStore, type RunLookup, type ListRunsQuery } from "./runStore.js";
+export { RunRouter, type RunStoreDatabases } from "./routing.js";
+export type { RunTablesClient, RunTablesTx } from "./types.js";
+export {
+  TaskRunStatus,
+  TaskRunExecutionStatus,
+  WaitpointType,
+  WaitpointStatus,
+  BatchTaskRunStatus,
+  type TaskRun,
+  type TaskRunExecutionSnapshot,
+  type Waitpoint,
+  type TaskRunWaitpoint,
+  type BatchTaskRun,
+  type BatchTaskRunError,
+  type RunOpsPrisma as RunTablesPrisma,
+} from "@internal/run-ops-database";
+export { createRunStoreFromUrls } from "./factory.js";

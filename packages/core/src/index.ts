@@ -1,0 +1,2 @@
+export * from "./ids/index.js";
+export * from "./errors/index.js";
