@@ -16,3 +16,14 @@ export {
   type RunOpsPrisma as RunTablesPrisma,
 } from "@internal/run-ops-database";
 export { createRunStoreFromUrls } from "./factory.js";
+export * as engineStore from "./engineWrites.js";
+export type {
+  SnapshotWrite,
+  RunCreateData,
+  RunUpdateData,
+  WaitpointCreateData,
+  WaitpointCompletion,
+  EdgeWrite,
+  EdgeWithWaitpoint,
+  BatchCreateData,
+} from "./engineWrites.js";

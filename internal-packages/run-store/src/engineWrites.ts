@@ -1,0 +1,523 @@
+// Run-table reads and writes the run engine needs. Every function routes through the RunStore, so the
+// engine never holds a Prisma client: runs, their snapshots, edges and run-owned waitpoints live in the
+// database that owns the run id; standalone waitpoint tokens live in the legacy (control-plane) database.
+import type {
+  BatchTaskRun,
+  RunOpsPrisma,
+  TaskRun,
+  TaskRunExecutionSnapshot,
+  TaskRunWaitpoint,
+  Waitpoint,
+} from "@internal/run-ops-database";
+import { classifyResidency, type Residency } from "@runplane/core";
+import type { RunStore } from "./runStore.js";
+import type { RunTablesClient } from "./types.js";
+
+export type SnapshotWrite = {
+  id: string;
+  executionStatus: TaskRunExecutionSnapshot["executionStatus"];
+  description: string;
+  runStatus: TaskRun["status"];
+  attemptNumber?: number | null;
+  batchId?: string | null;
+  previousSnapshotId?: string | null;
+  completedWaitpointIds?: string[];
+  workerId?: string | null;
+  runnerId?: string | null;
+  isValid?: boolean;
+  error?: string | null;
+  environmentId: string;
+  environmentType: string;
+  projectId: string;
+  organizationId: string;
+  createdAt: Date;
+};
+
+export type RunCreateData = Omit<
+  RunOpsPrisma.TaskRunUncheckedCreateInput,
+  "executionSnapshots" | "blockedByWaitpoints" | "associatedWaitpoint"
+>;
+export type WaitpointCreateData = Omit<RunOpsPrisma.WaitpointUncheckedCreateInput, "blockingTaskRuns">;
+export type RunUpdateData = Omit<
+  RunOpsPrisma.TaskRunUncheckedUpdateInput,
+  "executionSnapshots" | "blockedByWaitpoints" | "associatedWaitpoint"
+>;
+
+/** True for a Postgres unique violation surfaced by Prisma (optionally on a given column). */
+export function isUniqueViolation(error: unknown, column?: string): boolean {
+  if (!error || typeof error !== "object") return false;
+  const e = error as { code?: string; meta?: { target?: unknown; driverAdapterError?: unknown }; message?: string };
+  if (e.code !== "P2002") return false;
+  if (!column) return true;
+  const text = JSON.stringify(e.meta ?? {}) + String(e.message ?? "");
+  return text.includes(column);
+}
+
+function snapshotRow(s: SnapshotWrite) {
+  return {
+    id: s.id,
+    executionStatus: s.executionStatus,
+    description: s.description,
+    runStatus: s.runStatus,
+    attemptNumber: s.attemptNumber ?? null,
+    batchId: s.batchId ?? null,
+    previousSnapshotId: s.previousSnapshotId ?? null,
+    completedWaitpointIds: s.completedWaitpointIds ?? [],
+    workerId: s.workerId ?? null,
+    runnerId: s.runnerId ?? null,
+    isValid: s.isValid ?? true,
+    error: s.error ?? null,
+    environmentId: s.environmentId,
+    environmentType: s.environmentType,
+    projectId: s.projectId,
+    organizationId: s.organizationId,
+    createdAt: s.createdAt,
+  };
+}
+
+export function snapshotFromWrite(runId: string, s: SnapshotWrite): TaskRunExecutionSnapshot {
+  return { ...snapshotRow(s), runId, updatedAt: s.createdAt };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Runs and snapshots
+
+/** One statement (Prisma nests it in a transaction): the run, its first snapshot, and maybe its RUN waitpoint. */
+export async function createRunWithSnapshot(
+  store: RunStore,
+  input: { run: RunCreateData; snapshot?: SnapshotWrite; associatedWaitpoint?: Omit<WaitpointCreateData, "completedByTaskRunId"> }
+): Promise<TaskRun> {
+  const client = store.clientFor(input.run.id);
+  return client.taskRun.create({
+    data: {
+      ...input.run,
+      ...(input.snapshot ? { executionSnapshots: { create: [snapshotRow(input.snapshot)] } } : {}),
+      ...(input.associatedWaitpoint ? { associatedWaitpoint: { create: input.associatedWaitpoint } } : {}),
+    },
+  });
+}
+
+export async function findRunById(store: RunStore, runId: string): Promise<TaskRun | null> {
+  return store.clientFor(runId).taskRun.findUnique({ where: { id: runId } });
+}
+
+/** The newest valid snapshot: the run's execution truth. Ties are impossible (createdAt strictly increases). */
+export async function findLatestSnapshot(store: RunStore, runId: string): Promise<TaskRunExecutionSnapshot | null> {
+  return store.clientFor(runId).taskRunExecutionSnapshot.findFirst({
+    where: { runId, isValid: true },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
+}
+
+export async function findSnapshot(store: RunStore, runId: string, snapshotId: string): Promise<TaskRunExecutionSnapshot | null> {
+  return store.clientFor(runId).taskRunExecutionSnapshot.findFirst({ where: { id: snapshotId, runId } });
+}
+
+export async function listSnapshots(store: RunStore, runId: string): Promise<TaskRunExecutionSnapshot[]> {
+  return store.clientFor(runId).taskRunExecutionSnapshot.findMany({
+    where: { runId },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+  });
+}
+
+/**
+ * Updates the run and appends a snapshot in one statement. `expectStatus` guards the run row (the
+ * caller holds the run lock; this is a second line of defence).
+ */
+export async function writeRunTransition(
+  store: RunStore,
+  runId: string,
+  input: { run?: RunUpdateData; snapshot: SnapshotWrite }
+): Promise<TaskRun> {
+  return store.clientFor(runId).taskRun.update({
+    where: { id: runId },
+    data: { ...(input.run ?? {}), executionSnapshots: { create: [snapshotRow(input.snapshot)] } },
+  });
+}
+
+export async function updateRunRow(store: RunStore, runId: string, data: RunUpdateData): Promise<TaskRun> {
+  return store.clientFor(runId).taskRun.update({ where: { id: runId }, data });
+}
+
+/** Children of a run that are still running and were triggered with resumeParentOnCompletion. */
+export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: TaskRun["status"][]): Promise<string[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) =>
+      client.taskRun.findMany({
+        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: finalStatuses } },
+        select: { id: true },
+      })
+    )
+  );
+  return [...new Set(rows.flat().map((r) => r.id))];
+}
+
+export async function findRunsByStatus(
+  store: RunStore,
+  where: { environmentId: string; status: TaskRun["status"]; taskIdentifiers?: string[] },
+  limit = 500
+): Promise<TaskRun[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) =>
+      client.taskRun.findMany({
+        where: {
+          runtimeEnvironmentId: where.environmentId,
+          status: where.status,
+          ...(where.taskIdentifiers ? { taskIdentifier: { in: where.taskIdentifiers } } : {}),
+        },
+        orderBy: { createdAt: "asc" },
+        take: limit,
+      })
+    )
+  );
+  return rows.flat();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Idempotency
+
+/** Clears a run's key so a new run may take it (expired, failed or explicitly reset). */
+export async function clearRunIdempotencyKey(store: RunStore, runId: string): Promise<void> {
+  await store.clientFor(runId).taskRun.updateMany({
+    where: { id: runId },
+    data: { idempotencyKey: null, idempotencyKeyExpiresAt: null },
+  });
+}
+
+/** Clears a key on every run of the environment (optionally one task) in every database. */
+export async function resetIdempotencyKey(
+  store: RunStore,
+  input: { environmentId: string; idempotencyKey: string; taskIdentifier?: string }
+): Promise<number> {
+  const counts = await Promise.all(
+    store.allClients().map((client) =>
+      client.taskRun.updateMany({
+        where: {
+          runtimeEnvironmentId: input.environmentId,
+          idempotencyKey: input.idempotencyKey,
+          ...(input.taskIdentifier ? { taskIdentifier: input.taskIdentifier } : {}),
+        },
+        data: { idempotencyKey: null, idempotencyKeyExpiresAt: null },
+      })
+    )
+  );
+  return counts.reduce((sum, c) => sum + c.count, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Waitpoints
+
+/**
+ * The database a waitpoint is born in: beside the run (or batch) it belongs to, else the legacy
+ * (control-plane) database for standalone tokens. Mirrors (below) record their origin in ownerRunId.
+ */
+export function waitpointHomeResidency(store: RunStore, row: Pick<Waitpoint, "completedByTaskRunId" | "ownerRunId" | "completedByBatchId">): Residency {
+  const owner = row.completedByTaskRunId ?? row.ownerRunId ?? row.completedByBatchId;
+  if (!owner || !store.splitEnabled) return "LEGACY";
+  return classifyResidency(owner);
+}
+
+function homeClient(store: RunStore, row: Pick<Waitpoint, "completedByTaskRunId" | "ownerRunId" | "completedByBatchId">): RunTablesClient {
+  return store.router.client(waitpointHomeResidency(store, row));
+}
+
+/** Creates a waitpoint in the owner's database (no owner: the legacy database). */
+export async function createWaitpointRow(store: RunStore, ownerId: string | null, data: WaitpointCreateData): Promise<Waitpoint> {
+  const client = ownerId ? store.clientFor(ownerId) : store.router.client("LEGACY");
+  return client.waitpoint.create({ data });
+}
+
+/** A waitpoint by (environment, idempotency key) in the owner's database. */
+export async function findWaitpointByIdempotencyKey(
+  store: RunStore,
+  ownerId: string | null,
+  environmentId: string,
+  idempotencyKey: string
+): Promise<Waitpoint | null> {
+  const client = ownerId ? store.clientFor(ownerId) : store.router.client("LEGACY");
+  return client.waitpoint.findUnique({ where: { environmentId_idempotencyKey: { environmentId, idempotencyKey } } });
+}
+
+/** Retires an expired idempotency key so a new waitpoint can take it. */
+export async function rotateWaitpointIdempotencyKey(
+  store: RunStore,
+  ownerId: string | null,
+  waitpointId: string,
+  replacementKey: string
+): Promise<void> {
+  const client = ownerId ? store.clientFor(ownerId) : store.router.client("LEGACY");
+  const row = await client.waitpoint.findUnique({ where: { id: waitpointId } });
+  if (!row) return;
+  await client.waitpoint.update({
+    where: { id: waitpointId },
+    data: { idempotencyKey: replacementKey, inactiveIdempotencyKey: row.idempotencyKey },
+  });
+}
+
+/** Every copy of a waitpoint: its home row and the mirrors kept beside runs in the other database. */
+export async function findWaitpointCopies(store: RunStore, waitpointId: string): Promise<{ client: RunTablesClient; row: Waitpoint }[]> {
+  const found = await Promise.all(
+    store.allClients().map(async (client) => ({ client, row: await client.waitpoint.findUnique({ where: { id: waitpointId } }) }))
+  );
+  return found.filter((f): f is { client: RunTablesClient; row: Waitpoint } => f.row !== null);
+}
+
+export async function findRunWaitpoint(store: RunStore, runId: string): Promise<Waitpoint | null> {
+  return store.clientFor(runId).waitpoint.findUnique({ where: { completedByTaskRunId: runId } });
+}
+
+export async function findBatchWaitpoint(store: RunStore, batchId: string): Promise<Waitpoint | null> {
+  return store.clientFor(batchId).waitpoint.findFirst({ where: { completedByBatchId: batchId, type: "BATCH" } });
+}
+
+/** Waitpoints in the run's database, by id (mirrors included). */
+export async function findWaitpointsForRun(store: RunStore, runId: string, ids: string[]): Promise<Waitpoint[]> {
+  if (ids.length === 0) return [];
+  return store.clientFor(runId).waitpoint.findMany({ where: { id: { in: ids } } });
+}
+
+export type WaitpointCompletion = {
+  output?: string | null;
+  outputType?: string;
+  outputIsError: boolean;
+  completedAt: Date;
+};
+
+/**
+ * Completes a waitpoint: a conditional PENDING→COMPLETED on its home row decides the winner (first
+ * writer wins); only the winner copies the result to the mirrors. Returns null when no copy exists.
+ */
+export async function completeWaitpointRows(
+  store: RunStore,
+  waitpointId: string,
+  completion: WaitpointCompletion
+): Promise<{ won: boolean; waitpoint: Waitpoint } | null> {
+  const copies = await findWaitpointCopies(store, waitpointId);
+  if (copies.length === 0) return null;
+  const home = homeClient(store, copies[0].row);
+  const data = {
+    status: "COMPLETED" as const,
+    completedAt: completion.completedAt,
+    output: completion.output ?? null,
+    outputType: completion.outputType ?? "application/json",
+    outputIsError: completion.outputIsError,
+  };
+  const result = await home.waitpoint.updateMany({ where: { id: waitpointId, status: "PENDING" }, data });
+  const homeRow = await home.waitpoint.findUnique({ where: { id: waitpointId } });
+  const winner = homeRow ?? copies[0].row;
+  if (result.count > 0 || winner.status === "COMPLETED") {
+    // Propagate the (winning) result to every mirror still pending.
+    await Promise.all(
+      copies
+        .filter((c) => c.client !== home)
+        .map((c) =>
+          c.client.waitpoint.updateMany({
+            where: { id: waitpointId, status: "PENDING" },
+            data: {
+              status: "COMPLETED",
+              completedAt: winner.completedAt ?? completion.completedAt,
+              output: winner.output,
+              outputType: winner.outputType,
+              outputIsError: winner.outputIsError,
+            },
+          })
+        )
+    );
+  }
+  return { won: result.count > 0, waitpoint: winner };
+}
+
+/**
+ * Makes a waitpoint readable in the run's database. Edges reference waitpoints by foreign key, so a run
+ * blocked by a waitpoint born in the other database gets a mirror row (same id). After inserting it the
+ * home row is read again: a completion that raced the insert is copied over, so nothing is lost.
+ */
+export async function ensureWaitpointBesideRun(store: RunStore, runId: string, waitpointId: string): Promise<Waitpoint | null> {
+  const runClient = store.clientFor(runId);
+  const local = await runClient.waitpoint.findUnique({ where: { id: waitpointId } });
+  if (local) return local;
+  const copies = await findWaitpointCopies(store, waitpointId);
+  if (copies.length === 0) return null;
+  const source = copies[0].row;
+  const { completedByTaskRunId, ...rest } = source;
+  await runClient.waitpoint.createMany({
+    data: [{ ...rest, completedByTaskRunId: null, ownerRunId: completedByTaskRunId ?? source.ownerRunId }],
+    skipDuplicates: true,
+  });
+  const home = homeClient(store, source);
+  const fresh = await home.waitpoint.findUnique({ where: { id: waitpointId } });
+  if (fresh && fresh.status === "COMPLETED") {
+    await runClient.waitpoint.updateMany({
+      where: { id: waitpointId, status: "PENDING" },
+      data: {
+        status: "COMPLETED",
+        completedAt: fresh.completedAt,
+        output: fresh.output,
+        outputType: fresh.outputType,
+        outputIsError: fresh.outputIsError,
+      },
+    });
+  }
+  return runClient.waitpoint.findUnique({ where: { id: waitpointId } });
+}
+
+export type EdgeWrite = { id: string; waitpointId: string; projectId: string; batchId?: string | null; batchIndex?: number | null; spanIdToComplete?: string | null };
+
+/** Inserts blocking edges; re-blocking on the same waitpoint is a no-op (ON CONFLICT DO NOTHING). */
+export async function insertBlockingEdges(store: RunStore, runId: string, edges: EdgeWrite[]): Promise<void> {
+  if (edges.length === 0) return;
+  await store.clientFor(runId).taskRunWaitpoint.createMany({
+    data: edges.map((e) => ({
+      id: e.id,
+      taskRunId: runId,
+      waitpointId: e.waitpointId,
+      projectId: e.projectId,
+      batchId: e.batchId ?? null,
+      batchIndex: e.batchIndex ?? null,
+      spanIdToComplete: e.spanIdToComplete ?? null,
+    })),
+    skipDuplicates: true,
+  });
+}
+
+/** A separate statement after the edge insert, so a concurrent completion is visible. */
+export async function countPendingWaitpoints(store: RunStore, runId: string, waitpointIds: string[]): Promise<number> {
+  if (waitpointIds.length === 0) return 0;
+  return store.clientFor(runId).waitpoint.count({ where: { id: { in: waitpointIds }, status: "PENDING" } });
+}
+
+export type EdgeWithWaitpoint = TaskRunWaitpoint & { waitpoint: Waitpoint };
+
+export async function listBlockingEdges(store: RunStore, runId: string): Promise<EdgeWithWaitpoint[]> {
+  return store.clientFor(runId).taskRunWaitpoint.findMany({ where: { taskRunId: runId }, include: { waitpoint: true } });
+}
+
+export async function deleteBlockingEdges(store: RunStore, runId: string, edgeIds?: string[]): Promise<void> {
+  await store.clientFor(runId).taskRunWaitpoint.deleteMany({
+    where: { taskRunId: runId, ...(edgeIds ? { id: { in: edgeIds } } : {}) },
+  });
+}
+
+/** Runs blocked by a waitpoint, in any database (mirrors carry the same id). */
+export async function findRunsBlockedBy(store: RunStore, waitpointId: string): Promise<string[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) => client.taskRunWaitpoint.findMany({ where: { waitpointId }, select: { taskRunId: true } }))
+  );
+  return [...new Set(rows.flat().map((r) => r.taskRunId))];
+}
+
+/** Pending waitpoints with a deadline at or before `now` (home rows only), for the timeout sweep. */
+export async function findDueWaitpoints(store: RunStore, now: Date, limit: number): Promise<Waitpoint[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) =>
+      client.waitpoint.findMany({
+        where: { status: "PENDING", completedAfter: { lte: now }, type: { in: ["DATETIME", "MANUAL"] } },
+        take: limit,
+        orderBy: { completedAfter: "asc" },
+      })
+    )
+  );
+  return rows.flat();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Batches
+
+export type BatchCreateData = Omit<RunOpsPrisma.BatchTaskRunUncheckedCreateInput, "errors">;
+
+export async function createBatchRow(store: RunStore, data: BatchCreateData): Promise<BatchTaskRun> {
+  return store.clientFor(data.id).batchTaskRun.create({ data });
+}
+
+export async function findBatchById(store: RunStore, batchId: string): Promise<BatchTaskRun | null> {
+  for (const client of store.router.readOrder(batchId)) {
+    const row = await client.batchTaskRun.findUnique({ where: { id: batchId } });
+    if (row) return row;
+  }
+  return null;
+}
+
+export async function findBatchByIdempotencyKey(store: RunStore, environmentId: string, idempotencyKey: string): Promise<BatchTaskRun | null> {
+  for (const client of store.allClients()) {
+    const row = await client.batchTaskRun.findUnique({
+      where: { runtimeEnvironmentId_idempotencyKey: { runtimeEnvironmentId: environmentId, idempotencyKey } },
+    });
+    if (row) return row;
+  }
+  return null;
+}
+
+/** Adds a run's friendly id to the batch (idempotent per run). */
+export async function appendBatchRunId(store: RunStore, batchId: string, runFriendlyId: string): Promise<void> {
+  const client = store.clientFor(batchId);
+  await client.$executeRaw`UPDATE "BatchTaskRun" SET "runIds" = array_append("runIds", ${runFriendlyId}), "updatedAt" = now()
+    WHERE id = ${batchId} AND NOT (${runFriendlyId} = ANY("runIds"))`;
+}
+
+/** Counts the batch's runs (in every database) and how many are final / failed. */
+export async function countBatchRuns(
+  store: RunStore,
+  environmentId: string,
+  batchId: string,
+  finalStatuses: TaskRun["status"][]
+): Promise<{ total: number; final: number; succeeded: number }> {
+  const parts = await Promise.all(
+    store.allClients().map(async (client) => {
+      const groups = await client.taskRun.groupBy({
+        by: ["status"],
+        where: { runtimeEnvironmentId: environmentId, batchId },
+        _count: { _all: true },
+      });
+      return groups;
+    })
+  );
+  let total = 0;
+  let final = 0;
+  let succeeded = 0;
+  for (const g of parts.flat()) {
+    const n = g._count._all;
+    total += n;
+    if (finalStatuses.includes(g.status)) final += n;
+    if (g.status === "COMPLETED_SUCCESSFULLY") succeeded += n;
+  }
+  return { total, final, succeeded };
+}
+
+export async function countBatchErrors(store: RunStore, batchId: string): Promise<number> {
+  return store.clientFor(batchId).batchTaskRunError.count({ where: { batchTaskRunId: batchId } });
+}
+
+export async function recordBatchItemError(
+  store: RunStore,
+  data: { id: string; batchTaskRunId: string; index: number; taskIdentifier: string; error: string; errorCode?: string; payload?: string }
+): Promise<void> {
+  await store.clientFor(data.batchTaskRunId).batchTaskRunError.createMany({ data: [data], skipDuplicates: true });
+}
+
+/** Records progress; the status change is conditional so exactly one caller completes the batch. */
+export async function updateBatchProgress(
+  store: RunStore,
+  batchId: string,
+  input: { completedCount: number; successfulRunCount: number; failedRunCount: number; complete?: { status: "COMPLETED" | "PARTIAL_FAILED"; completedAt: Date } }
+): Promise<{ completedNow: boolean }> {
+  const client = store.clientFor(batchId);
+  if (input.complete) {
+    const r = await client.batchTaskRun.updateMany({
+      where: { id: batchId, status: { in: ["PENDING", "PROCESSING"] } },
+      data: {
+        status: input.complete.status,
+        completedAt: input.complete.completedAt,
+        completedCount: input.completedCount,
+        successfulRunCount: input.successfulRunCount,
+        failedRunCount: input.failedRunCount,
+      },
+    });
+    return { completedNow: r.count > 0 };
+  }
+  await client.batchTaskRun.updateMany({
+    where: { id: batchId, status: { in: ["PENDING", "PROCESSING"] }, completedCount: { lt: input.completedCount } },
+    data: { completedCount: input.completedCount, successfulRunCount: input.successfulRunCount, failedRunCount: input.failedRunCount },
+  });
+  return { completedNow: false };
+}
+
