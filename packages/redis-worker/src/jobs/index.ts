@@ -1,1 +1,3 @@
-export {};
+export * from "./types.js";
+export { JobQueue } from "./jobQueue.js";
+export { JobWorker } from "./jobWorker.js";
