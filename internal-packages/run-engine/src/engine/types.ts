@@ -1,4 +1,4 @@
-import type { ControlPlaneResolver, ResolvedEnvironment } from "@internal/database";
+import type { ControlPlaneResolver, ResolvedEnvironment } from "@internal/database/resolver";
 import type { RunStore, TaskRun, TaskRunExecutionStatus, TaskRunStatus, Waitpoint } from "@internal/run-store";
 import type { MintKind } from "@runplane/core";
 import type { RedisOptions } from "ioredis";
