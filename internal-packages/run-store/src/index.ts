@@ -16,3 +16,11 @@ export {
   type RunOpsPrisma as RunTablesPrisma,
 } from "@internal/run-ops-database";
 export { createRunStoreFromUrls } from "./factory.js";
+export {
+  deleteEnvironmentRunData,
+  CLEANUP_TABLES,
+  type CleanupTable,
+  type CleanupCounts,
+  type EnvironmentCleanupOptions,
+  type EnvironmentCleanupResult,
+} from "./cleanup.js";
