@@ -27,3 +27,11 @@ export type {
   EdgeWithWaitpoint,
   BatchCreateData,
 } from "./engineWrites.js";
+export {
+  deleteEnvironmentRunData,
+  CLEANUP_TABLES,
+  type CleanupTable,
+  type CleanupCounts,
+  type EnvironmentCleanupOptions,
+  type EnvironmentCleanupResult,
+} from "./cleanup.js";

@@ -2,7 +2,8 @@ import type { RuntimeEnvironmentType } from "../generated/prisma/client.js";
 
 /**
  * Control-plane lookups that run-side code needs (engine, routes, presenters). Implementations cache;
- * callers never join run tables to these rows in SQL.
+ * callers never join run tables to these rows in SQL. Returned objects may be shared: treat them as
+ * read-only. Invalidation is in-process; other processes converge within the cache TTL.
  */
 export type ResolvedEnvironment = {
   id: string;
@@ -41,13 +42,16 @@ export type ResolvedWorkerVersion = {
 export interface ControlPlaneResolver {
   resolveEnv(environmentId: string): Promise<ResolvedEnvironment | null>;
   resolveAuthenticatedEnv(environmentId: string): Promise<AuthenticatedEnvironment | null>;
-  /** By secret key (`tr_dev_…`) or public key (`pk_dev_…`). */
+  /** By secret key (`tr_dev_…`) or public key (`pk_dev_…`). Archived environments are returned too: check `archivedAt`. */
   resolveEnvByApiKey(apiKey: string): Promise<AuthenticatedEnvironment | null>;
   /** A specific version when given, else the newest worker registered in the environment. */
   resolveWorkerVersion(environmentId: string, options?: { version?: string; workerId?: string }): Promise<ResolvedWorkerVersion | null>;
   /** Throws NotFoundError (from @runplane/core) when the environment does not exist. */
   assertEnvExists(environmentId: string): Promise<ResolvedEnvironment>;
+  /** After writing an environment row (keys rotated, paused, limits) or creating one that was looked up before. */
   invalidateEnv(environmentId: string): void;
+  /** After writing an organisation row (flags, limits): every cached environment of the org. */
   invalidateOrg(organizationId: string): void;
+  /** After registering or changing a worker of the environment. */
   invalidateWorkers(environmentId: string): void;
 }
