@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { luaCommand } from "../luaCommand.js";
+import { luaCommand } from "@runplane/redis-worker/jobs";
 import type { RunQueueKeys } from "../keys.js";
 import type { DequeuePlan } from "../planner.js";
 import { dequeueMessagesLua } from "./dequeueMessages.lua.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { luaCommand } from "../luaCommand.js";
+import { luaCommand } from "@runplane/redis-worker/jobs";
 import { RunQueueKeys } from "../keys.js";
 import { encodeMessage, identityOf, scoreOf, type StoredMessage } from "../messageCodec.js";
 import type { QueueMessage } from "../types.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { luaCommand } from "../luaCommand.js";
+import { luaCommand } from "@runplane/redis-worker/jobs";
 import { RunQueueKeys } from "../keys.js";
 import { identityOf, type StoredMessage } from "../messageCodec.js";
 import { expireMessagesLua } from "./expireMessages.lua.js";
