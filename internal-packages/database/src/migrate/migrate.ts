@@ -47,7 +47,8 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
     const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (found.rowCount === 0) {
       await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch((error: { code?: string }) => {
-        if (error.code !== "42P04") throw error; // created concurrently by someone else
+        // 42P04 duplicate_database, 23505 when a concurrent CREATE DATABASE won the race on pg_database
+        if (error.code !== "42P04" && error.code !== "23505") throw error;
       });
     }
   } finally {
