@@ -9,7 +9,6 @@ import type {
   TaskRunWaitpoint,
   Waitpoint,
 } from "@internal/run-ops-database";
-import { classifyResidency, type Residency } from "@runplane/core";
 import type { RunStore } from "./runStore.js";
 import type { RunTablesClient } from "./types.js";
 
@@ -207,20 +206,6 @@ export async function resetIdempotencyKey(
 // ---------------------------------------------------------------------------------------------------
 // Waitpoints
 
-/**
- * The database a waitpoint is born in: beside the run (or batch) it belongs to, else the legacy
- * (control-plane) database for standalone tokens. Mirrors (below) record their origin in ownerRunId.
- */
-export function waitpointHomeResidency(store: RunStore, row: Pick<Waitpoint, "completedByTaskRunId" | "ownerRunId" | "completedByBatchId">): Residency {
-  const owner = row.completedByTaskRunId ?? row.ownerRunId ?? row.completedByBatchId;
-  if (!owner || !store.splitEnabled) return "LEGACY";
-  return classifyResidency(owner);
-}
-
-function homeClient(store: RunStore, row: Pick<Waitpoint, "completedByTaskRunId" | "ownerRunId" | "completedByBatchId">): RunTablesClient {
-  return store.router.client(waitpointHomeResidency(store, row));
-}
-
 /** Creates a waitpoint in the owner's database (no owner: the legacy database). */
 export async function createWaitpointRow(store: RunStore, ownerId: string | null, data: WaitpointCreateData): Promise<Waitpoint> {
   const client = ownerId ? store.clientFor(ownerId) : store.router.client("LEGACY");
@@ -254,7 +239,7 @@ export async function rotateWaitpointIdempotencyKey(
   });
 }
 
-/** Every copy of a waitpoint: its home row and the mirrors kept beside runs in the other database. */
+/** Rows with this id in any database (one in practice; ids are unique across databases). */
 export async function findWaitpointCopies(store: RunStore, waitpointId: string): Promise<{ client: RunTablesClient; row: Waitpoint }[]> {
   const found = await Promise.all(
     store.allClients().map(async (client) => ({ client, row: await client.waitpoint.findUnique({ where: { id: waitpointId } }) }))
@@ -270,12 +255,6 @@ export async function findBatchWaitpoint(store: RunStore, batchId: string): Prom
   return store.clientFor(batchId).waitpoint.findFirst({ where: { completedByBatchId: batchId, type: "BATCH" } });
 }
 
-/** Waitpoints in the run's database, by id (mirrors included). */
-export async function findWaitpointsForRun(store: RunStore, runId: string, ids: string[]): Promise<Waitpoint[]> {
-  if (ids.length === 0) return [];
-  return store.clientFor(runId).waitpoint.findMany({ where: { id: { in: ids } } });
-}
-
 export type WaitpointCompletion = {
   output?: string | null;
   outputType?: string;
@@ -283,82 +262,51 @@ export type WaitpointCompletion = {
   completedAt: Date;
 };
 
+/** The database holding a waitpoint (there is exactly one copy), or null. */
+export async function findWaitpointWithClient(store: RunStore, waitpointId: string): Promise<{ client: RunTablesClient; row: Waitpoint } | null> {
+  const copies = await findWaitpointCopies(store, waitpointId);
+  return copies[0] ?? null;
+}
+
 /**
- * Completes a waitpoint: a conditional PENDING→COMPLETED on its home row decides the winner (first
- * writer wins); only the winner copies the result to the mirrors. Returns null when no copy exists.
+ * Waitpoints by id wherever they live: the run's database first (run-owned waitpoints), then the
+ * others for what is missing (a run may wait on a standalone token in the control-plane database).
  */
+export async function findWaitpointsByIds(store: RunStore, ids: string[], nearRunId?: string): Promise<Waitpoint[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const first = nearRunId ? store.clientFor(nearRunId) : null;
+  const order = first ? [first, ...store.allClients().filter((c) => c !== first)] : store.allClients();
+  const found = new Map<string, Waitpoint>();
+  for (const client of order) {
+    const missing = unique.filter((id) => !found.has(id));
+    if (missing.length === 0) break;
+    const rows = await client.waitpoint.findMany({ where: { id: { in: missing } } });
+    for (const row of rows) found.set(row.id, row);
+  }
+  return unique.map((id) => found.get(id)).filter((w): w is Waitpoint => w !== undefined);
+}
+
+/** Completes a waitpoint with a conditional PENDING→COMPLETED: the first writer wins. Null when it does not exist. */
 export async function completeWaitpointRows(
   store: RunStore,
   waitpointId: string,
   completion: WaitpointCompletion
 ): Promise<{ won: boolean; waitpoint: Waitpoint } | null> {
-  const copies = await findWaitpointCopies(store, waitpointId);
-  if (copies.length === 0) return null;
-  const home = homeClient(store, copies[0].row);
-  const data = {
-    status: "COMPLETED" as const,
-    completedAt: completion.completedAt,
-    output: completion.output ?? null,
-    outputType: completion.outputType ?? "application/json",
-    outputIsError: completion.outputIsError,
-  };
-  const result = await home.waitpoint.updateMany({ where: { id: waitpointId, status: "PENDING" }, data });
-  const homeRow = await home.waitpoint.findUnique({ where: { id: waitpointId } });
-  const winner = homeRow ?? copies[0].row;
-  if (result.count > 0 || winner.status === "COMPLETED") {
-    // Propagate the (winning) result to every mirror still pending.
-    await Promise.all(
-      copies
-        .filter((c) => c.client !== home)
-        .map((c) =>
-          c.client.waitpoint.updateMany({
-            where: { id: waitpointId, status: "PENDING" },
-            data: {
-              status: "COMPLETED",
-              completedAt: winner.completedAt ?? completion.completedAt,
-              output: winner.output,
-              outputType: winner.outputType,
-              outputIsError: winner.outputIsError,
-            },
-          })
-        )
-    );
-  }
-  return { won: result.count > 0, waitpoint: winner };
-}
-
-/**
- * Makes a waitpoint readable in the run's database. Edges reference waitpoints by foreign key, so a run
- * blocked by a waitpoint born in the other database gets a mirror row (same id). After inserting it the
- * home row is read again: a completion that raced the insert is copied over, so nothing is lost.
- */
-export async function ensureWaitpointBesideRun(store: RunStore, runId: string, waitpointId: string): Promise<Waitpoint | null> {
-  const runClient = store.clientFor(runId);
-  const local = await runClient.waitpoint.findUnique({ where: { id: waitpointId } });
-  if (local) return local;
-  const copies = await findWaitpointCopies(store, waitpointId);
-  if (copies.length === 0) return null;
-  const source = copies[0].row;
-  const { completedByTaskRunId, ...rest } = source;
-  await runClient.waitpoint.createMany({
-    data: [{ ...rest, completedByTaskRunId: null, ownerRunId: completedByTaskRunId ?? source.ownerRunId }],
-    skipDuplicates: true,
+  const home = await findWaitpointWithClient(store, waitpointId);
+  if (!home) return null;
+  const result = await home.client.waitpoint.updateMany({
+    where: { id: waitpointId, status: "PENDING" },
+    data: {
+      status: "COMPLETED",
+      completedAt: completion.completedAt,
+      output: completion.output ?? null,
+      outputType: completion.outputType ?? "application/json",
+      outputIsError: completion.outputIsError,
+    },
   });
-  const home = homeClient(store, source);
-  const fresh = await home.waitpoint.findUnique({ where: { id: waitpointId } });
-  if (fresh && fresh.status === "COMPLETED") {
-    await runClient.waitpoint.updateMany({
-      where: { id: waitpointId, status: "PENDING" },
-      data: {
-        status: "COMPLETED",
-        completedAt: fresh.completedAt,
-        output: fresh.output,
-        outputType: fresh.outputType,
-        outputIsError: fresh.outputIsError,
-      },
-    });
-  }
-  return runClient.waitpoint.findUnique({ where: { id: waitpointId } });
+  const row = (await home.client.waitpoint.findUnique({ where: { id: waitpointId } })) ?? home.row;
+  return { won: result.count > 0, waitpoint: row };
 }
 
 export type EdgeWrite = { id: string; waitpointId: string; projectId: string; batchId?: string | null; batchIndex?: number | null; spanIdToComplete?: string | null };
@@ -382,14 +330,21 @@ export async function insertBlockingEdges(store: RunStore, runId: string, edges:
 
 /** A separate statement after the edge insert, so a concurrent completion is visible. */
 export async function countPendingWaitpoints(store: RunStore, runId: string, waitpointIds: string[]): Promise<number> {
-  if (waitpointIds.length === 0) return 0;
-  return store.clientFor(runId).waitpoint.count({ where: { id: { in: waitpointIds }, status: "PENDING" } });
+  const rows = await findWaitpointsByIds(store, waitpointIds, runId);
+  return rows.filter((w) => w.status === "PENDING").length;
 }
 
 export type EdgeWithWaitpoint = TaskRunWaitpoint & { waitpoint: Waitpoint };
 
+/** The run's blocking edges with their waitpoints (edges whose waitpoint vanished are left out). */
 export async function listBlockingEdges(store: RunStore, runId: string): Promise<EdgeWithWaitpoint[]> {
-  return store.clientFor(runId).taskRunWaitpoint.findMany({ where: { taskRunId: runId }, include: { waitpoint: true } });
+  const edges = await store.clientFor(runId).taskRunWaitpoint.findMany({ where: { taskRunId: runId } });
+  if (edges.length === 0) return [];
+  const waitpoints = new Map((await findWaitpointsByIds(store, edges.map((e) => e.waitpointId), runId)).map((w) => [w.id, w]));
+  return edges.flatMap((e) => {
+    const waitpoint = waitpoints.get(e.waitpointId);
+    return waitpoint ? [{ ...e, waitpoint }] : [];
+  });
 }
 
 export async function deleteBlockingEdges(store: RunStore, runId: string, edgeIds?: string[]): Promise<void> {
@@ -398,7 +353,7 @@ export async function deleteBlockingEdges(store: RunStore, runId: string, edgeId
   });
 }
 
-/** Runs blocked by a waitpoint, in any database (mirrors carry the same id). */
+/** Runs blocked by a waitpoint, in any database (edges live beside their run). */
 export async function findRunsBlockedBy(store: RunStore, waitpointId: string): Promise<string[]> {
   const rows = await Promise.all(
     store.allClients().map((client) => client.taskRunWaitpoint.findMany({ where: { waitpointId }, select: { taskRunId: true } }))
@@ -406,7 +361,7 @@ export async function findRunsBlockedBy(store: RunStore, waitpointId: string): P
   return [...new Set(rows.flat().map((r) => r.taskRunId))];
 }
 
-/** Pending waitpoints with a deadline at or before `now` (home rows only), for the timeout sweep. */
+/** Pending waitpoints with a deadline at or before `now`, for a timeout sweep. */
 export async function findDueWaitpoints(store: RunStore, now: Date, limit: number): Promise<Waitpoint[]> {
   const rows = await Promise.all(
     store.allClients().map((client) =>

@@ -238,7 +238,6 @@ export class WaitpointSystem {
   async addBatchItemEdge(parentRunId: string, waitpointId: string, batch: { id: string; index: number }): Promise<void> {
     const parent = await engineStore.findRunById(this.core.store, parentRunId);
     if (!parent) throw new RunNotFoundError(parentRunId);
-    await engineStore.ensureWaitpointBesideRun(this.core.store, parentRunId, waitpointId);
     await engineStore.insertBlockingEdges(this.core.store, parentRunId, [
       { id: generateInternalId("LEGACY"), waitpointId, projectId: parent.projectId, batchId: batch.id, batchIndex: batch.index },
     ]);
@@ -247,10 +246,10 @@ export class WaitpointSystem {
   /** Under the run lock: edges, then (separately) the pending count, then the snapshot. */
   async blockLocked(run: TaskRun, latest: TaskRunExecutionSnapshot, waitpointIds: string[], options: BlockOptions): Promise<BlockResult> {
     const ids = [...new Set(waitpointIds)];
+    const found = new Map((await engineStore.findWaitpointsByIds(this.core.store, ids, run.id)).map((w) => [w.id, w]));
     for (const id of ids) {
-      const local = await engineStore.ensureWaitpointBesideRun(this.core.store, run.id, id);
-      if (!local) throw new WaitpointNotFoundError(id);
-      if (local.environmentId !== run.runtimeEnvironmentId) throw new WaitpointNotFoundError(id);
+      const waitpoint = found.get(id);
+      if (!waitpoint || waitpoint.environmentId !== run.runtimeEnvironmentId) throw new WaitpointNotFoundError(id);
     }
     await engineStore.insertBlockingEdges(
       this.core.store,
@@ -307,8 +306,8 @@ export class WaitpointSystem {
 
   /** Timer job: DATETIME completes plainly, MANUAL with its timeout error. */
   async finishWaitpoint(waitpointId: string, error?: string): Promise<void> {
-    const copies = await engineStore.findWaitpointCopies(this.core.store, waitpointId);
-    if (copies.length === 0 || copies.every((c) => c.row.status === "COMPLETED")) return;
+    const found = await engineStore.findWaitpointWithClient(this.core.store, waitpointId);
+    if (!found || found.row.status === "COMPLETED") return;
     await this.completeWaitpoint(waitpointId, error ? { output: error, isError: true } : {});
   }
 
@@ -356,13 +355,13 @@ export class WaitpointSystem {
   async completedWaitpointsFor(runId: string, snapshot: TaskRunExecutionSnapshot): Promise<CompletedWaitpoint[]> {
     if (snapshot.completedWaitpointIds.length === 0) return [];
     const entries = snapshot.completedWaitpointIds.map(decodeCompleted);
-    const rows = await engineStore.findWaitpointsForRun(this.core.store, runId, [...new Set(entries.map((e) => e.id))]);
+    const rows = await engineStore.findWaitpointsByIds(this.core.store, entries.map((e) => e.id), runId);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const out: CompletedWaitpoint[] = [];
     for (const entry of entries) {
       const wp = byId.get(entry.id);
       if (!wp) continue;
-      const completingRun = wp.completedByTaskRunId ?? (wp.type === "RUN" ? wp.ownerRunId : null);
+      const completingRun = wp.completedByTaskRunId;
       out.push({
         id: wp.id,
         friendlyId: wp.friendlyId,
