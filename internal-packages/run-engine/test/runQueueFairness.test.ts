@@ -211,3 +211,29 @@ describe("RunQueue limits under concurrency", () => {
     }
   });
 });
+
+describe("RunQueue fairness at scale", () => {
+  redisTest("an env beyond the scan window of busy envs is still served", async ({ redis }) => {
+    const queue = createQueue(redis, { envScanLimit: 5 });
+    try {
+      const now = Date.now();
+      // Eight busy envs with old backlogs (more than the scan window), one newcomer with a recent run.
+      for (let e = 0; e < 8; e++) {
+        for (let i = 0; i < 10; i++) await queue.enqueueMessage(message({ environmentId: `busy_${e}`, timestamp: now - 100_000 + i }));
+      }
+      // Idle envs (only future work) at the front of the rotation must not fill the window either.
+      for (let e = 0; e < 6; e++) await queue.enqueueMessage(message({ environmentId: `idle_${e}`, timestamp: now + 600_000 }));
+      const newcomer = message({ environmentId: "newcomer", timestamp: now - 10 });
+      await queue.enqueueMessage(newcomer);
+      const served: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const [m] = await queue.dequeue({ consumerId: "c", maxCount: 1 });
+        served.push(m!.environmentId);
+      }
+      expect(served).toContain("newcomer");
+      expect(served.filter((e) => e.startsWith("idle_"))).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+});

@@ -8,8 +8,6 @@ export type DequeuePlan = PlannedEnv[];
 
 export type PlannerOptions = { defaultEnvLimit: number; envScanLimit: number; queueScanLimit: number };
 
-type Ranked = { member: string; rank: number; position: number };
-
 /**
  * Reads the indexes (not atomically: a plan is a hint) and picks what the dequeue script should try:
  * due, unpaused members with free capacity at each level, least recently served first. Blocked
@@ -50,14 +48,49 @@ export class DequeuePlanner {
     return score !== null && Number(score) <= now ? [environmentId] : [];
   }
 
-  /** Due members of an index, ordered by their rotation score (ties: earliest due first). */
+  /**
+   * Due members of an index, least recently served first. Looks at two windows: the members with the
+   * oldest messages and the front of the rotation (so a member can't starve behind more than `limit`
+   * busy ones). Front members with nothing due are moved to the back of the rotation (they rejoin it
+   * when they have work, like a newcomer), so they can't fill the window.
+   */
   private async dueMembers(indexKey: string, rotationKey: string, now: number, limit: number): Promise<string[]> {
-    const due = await this.redis.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, limit);
-    if (due.length <= 1) return due;
-    const ranks = await this.redis.zmscore(rotationKey, ...due);
-    const ranked: Ranked[] = due.map((member, position) => ({ member, rank: Number(ranks[position] ?? 0), position }));
-    ranked.sort((a, b) => a.rank - b.rank || a.position - b.position);
-    return ranked.map((r) => r.member);
+    const [[, dueRaw], [, frontRaw], [, seq]] = (await this.redis
+      .pipeline()
+      .zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, limit)
+      .zrange(rotationKey, 0, limit - 1, "WITHSCORES")
+      .get(this.keys.rotationSeq())
+      .exec()) as Array<[unknown, unknown]>;
+    const due = dueRaw as string[];
+    const front = frontRaw as string[];
+    const rank = new Map<string, number>();
+    const frontMembers: string[] = [];
+    for (let i = 0; i < front.length; i += 2) {
+      rank.set(front[i]!, Number(front[i + 1]));
+      frontMembers.push(front[i]!);
+    }
+    const dueSet = new Set(due);
+    const unknownFront = frontMembers.filter((m) => !dueSet.has(m));
+    const unknownDue = due.filter((m) => !rank.has(m));
+    const [frontScores, dueRanks] = await Promise.all([
+      unknownFront.length ? this.redis.zmscore(indexKey, ...unknownFront) : Promise.resolve([] as Array<string | null>),
+      unknownDue.length ? this.redis.zmscore(rotationKey, ...unknownDue) : Promise.resolve([] as Array<string | null>),
+    ]);
+    unknownDue.forEach((m, i) => rank.set(m, Number(dueRanks[i] ?? 0)));
+    const idle: string[] = [];
+    unknownFront.forEach((m, i) => {
+      const score = frontScores[i];
+      if (score !== null && score !== undefined && Number(score) <= now) dueSet.add(m);
+      else idle.push(m);
+    });
+    if (idle.length && seq !== null) {
+      const args = idle.flatMap((m) => [seq as string, m]);
+      await this.redis.zadd(rotationKey, "XX", ...args);
+    }
+    const position = new Map(due.map((m, i) => [m, i]));
+    return [...dueSet].sort(
+      (a, b) => rank.get(a)! - rank.get(b)! || (position.get(a) ?? Infinity) - (position.get(b) ?? Infinity),
+    );
   }
 
   private async envCapacities(envIds: string[]): Promise<Array<{ base: number; free: number }>> {

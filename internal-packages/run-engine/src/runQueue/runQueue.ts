@@ -101,7 +101,7 @@ export class RunQueue implements RunQueueApi {
   async acknowledgeMessage(runId: string): Promise<boolean> {
     const result = await this.withMessage(runId, "acknowledgeMessage", (stored) => this.scripts.acknowledge(stored));
     if (result.outcome !== "ok") return false;
-    await this.notify(result.message.environmentId);
+    await this.notify(result.message!.environmentId);
     return true;
   }
 
@@ -112,7 +112,7 @@ export class RunQueue implements RunQueueApi {
       return this.scripts.nack(stored, retryAt, options.maxAttempts ?? this.maxNackAttempts, now);
     });
     if (result.outcome === "requeued" || result.outcome === "dead_lettered") {
-      await this.notify(result.message.environmentId);
+      await this.notify(result.message!.environmentId);
       return result.outcome;
     }
     return "not_found";
@@ -121,7 +121,7 @@ export class RunQueue implements RunQueueApi {
   async releaseConcurrency(runId: string): Promise<boolean> {
     const result = await this.withMessage(runId, "releaseConcurrency", (stored) => this.scripts.release(stored));
     if (result.outcome !== "ok") return false;
-    await this.notify(result.message.environmentId);
+    await this.notify(result.message!.environmentId);
     return true;
   }
 
@@ -250,10 +250,10 @@ export class RunQueue implements RunQueueApi {
     runId: string,
     operation: string,
     script: (stored: StoredMessage) => Promise<R | "stale">,
-  ): Promise<{ outcome: R | "missing"; message: QueueMessage }> {
+  ): Promise<{ outcome: R | "missing"; message?: QueueMessage }> {
     for (let i = 0; i < MAX_STALE_RETRIES; i++) {
       const stored = await this.read(runId);
-      if (!stored) return { outcome: "missing", message: undefined as never };
+      if (!stored) return { outcome: "missing" };
       const outcome = await script(stored);
       if (outcome !== "stale") return { outcome, message: stored.message };
     }
