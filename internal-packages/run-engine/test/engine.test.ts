@@ -7,7 +7,8 @@ for (const mode of MODES) {
   const test = engineTestFor(mode);
 
   describe(`run engine (split=${mode.split})`, () => {
-    test("trigger → dequeue → start → complete ends COMPLETED_SUCCESSFULLY with output", async (fixture) => {
+    test("trigger → dequeue → start → complete ends COMPLETED_SUCCESSFULLY with output", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const events: string[] = [];
@@ -53,7 +54,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("a throwing task retries with backoff and ends COMPLETED_WITH_ERRORS after maxAttempts", async (fixture) => {
+    test("a throwing task retries with backoff and ends COMPLETED_WITH_ERRORS after maxAttempts", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture, {
         tasks: [{ id: "flaky", retry: { maxAttempts: 3, minTimeoutInMs: 150, maxTimeoutInMs: 5000, factor: 2, randomize: false } }],
       });
@@ -81,7 +83,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("skipRetrying and non-retryable errors finish at once", async (fixture) => {
+    test("skipRetrying and non-retryable errors finish at once", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         await h.engine.trigger({ taskIdentifier: "hello", environment: h.env, payload: "{}" });
@@ -96,7 +99,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("a delayed run starts after the delay; rescheduling only works while delayed", async (fixture) => {
+    test("a delayed run starts after the delay; rescheduling only works while delayed", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const delayUntil = new Date(Date.now() + 600);
@@ -118,7 +122,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("a run whose TTL passes before it starts becomes EXPIRED", async (fixture) => {
+    test("a run whose TTL passes before it starts becomes EXPIRED", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const expired: string[] = [];
@@ -136,7 +141,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("cancel a queued run and an executing run", async (fixture) => {
+    test("cancel a queued run and an executing run", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const { run: queued } = await h.engine.trigger({ taskIdentifier: "hello", environment: h.env, payload: "{}" });
@@ -169,7 +175,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("triggerAndWait resumes the parent with the child's output; cancelling the parent cascades", async (fixture) => {
+    test("triggerAndWait resumes the parent with the child's output; cancelling the parent cascades", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const { run: parentRun } = await h.engine.trigger({ taskIdentifier: "parent", environment: h.env, payload: "{}" });
@@ -219,7 +226,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("a wait token resumes its waiter; completing twice keeps the first result; a timeout resumes with an error", async (fixture) => {
+    test("a wait token resumes its waiter; completing twice keeps the first result; a timeout resumes with an error", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const { waitpoint: token, isCached } = await h.engine.createManualWaitpoint({ environment: h.env, idempotencyKey: "k1", tags: ["t"] });
@@ -259,7 +267,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("a queue with concurrency limit 2 never runs 3 at once", async (fixture) => {
+    test("a queue with concurrency limit 2 never runs 3 at once", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture, { tasks: [{ id: "limited", queue: { name: "limited-q", concurrencyLimit: 2 } }] });
       try {
         for (let i = 0; i < 6; i++) await h.engine.trigger({ taskIdentifier: "limited", environment: h.env, payload: "{}" });
@@ -292,7 +301,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("two concurrency keys progress in alternation", async (fixture) => {
+    test("two concurrency keys progress in alternation", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture, { tasks: [{ id: "keyed", queue: { name: "keyed-q", concurrencyLimit: 1 } }] });
       try {
         for (let i = 0; i < 3; i++) await h.engine.trigger({ taskIdentifier: "keyed", environment: h.env, payload: "{}", concurrencyKey: "A" });
@@ -313,7 +323,8 @@ for (const mode of MODES) {
       }
     });
 
-    test("20 concurrent triggers with one idempotency key create exactly one run; after a reset a new one", async (fixture) => {
+    test("20 concurrent triggers with one idempotency key create exactly one run; after a reset a new one", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);
       try {
         const results = await Promise.all(
@@ -336,7 +347,8 @@ for (const mode of MODES) {
     });
 
     if (mode.split) {
-      test("a NEW-minted triggerAndWait tree stays entirely in the run-ops database", async (fixture) => {
+      test("a NEW-minted triggerAndWait tree stays entirely in the run-ops database", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
         const h = await setupEngine(mode, fixture);
         try {
           const { run: parentRun } = await h.engine.trigger({ taskIdentifier: "parent", environment: h.env, payload: "{}" });
