@@ -507,15 +507,18 @@ export class RunEngine {
     const out: DequeuedRun[] = [];
     for (;;) {
       const messages = await this.runQueue.dequeue({ environmentId: input.environmentId, consumerId: input.consumerId, maxCount: maxRuns - out.length });
-      for (const message of messages) {
-        try {
-          const result = await this.#lockDequeuedRun(message.runId, input, versions);
-          if (result) out.push(result);
-        } catch (error) {
-          this.logger.error("dequeue: failed to lock run; requeueing", { runId: message.runId, error: describeError(error) });
-          await this.runQueue.nackMessage(message.runId, { retryAt: Date.now() + 1000 }).catch(() => undefined);
-        }
-      }
+      const locked = await Promise.all(
+        messages.map(async (message) => {
+          try {
+            return await this.#lockDequeuedRun(message.runId, input, versions);
+          } catch (error) {
+            this.logger.error("dequeue: failed to lock run; requeueing", { runId: message.runId, error: describeError(error) });
+            await this.runQueue.nackMessage(message.runId, { retryAt: Date.now() + 1000 }).catch(() => undefined);
+            return null;
+          }
+        })
+      );
+      for (const result of locked) if (result) out.push(result);
       const remaining = deadline - Date.now();
       if (out.length > 0 || remaining <= 0) return out;
       if (messages.length === 0) await this.runQueue.waitForMessages(input.environmentId, remaining);
@@ -542,12 +545,11 @@ export class RunEngine {
     versions: Map<string, Promise<ResolvedWorkerVersion | null>>
   ): Promise<DequeuedRun | null> {
     return this.core.lockRun(runId, async () => {
-      const run = await engineStore.findRunById(this.core.store, runId);
+      const [run, latest] = await Promise.all([engineStore.findRunById(this.core.store, runId), this.core.latestSnapshot(runId)]);
       if (!run) {
         await this.runQueue.acknowledgeMessage(runId);
         return null;
       }
-      const latest = await this.core.latestSnapshot(runId);
       if (!latest || latest.executionStatus !== "QUEUED") {
         const status = latest?.executionStatus ?? "NONE";
         if (status === "FINISHED" || status === "NONE") await this.runQueue.acknowledgeMessage(runId);
@@ -644,8 +646,7 @@ export class RunEngine {
     const runId = runIdOf(runIdOrFriendly);
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
     const started = await this.core.lockRun(runId, async () => {
-      const latest = await this.core.requireLatest(runId, snapshotId);
-      const run = await this.core.requireRun(runId);
+      const [latest, run] = await Promise.all([this.core.requireLatest(runId, snapshotId), this.core.requireRun(runId)]);
       const retryingHere = latest.executionStatus === "EXECUTING" && run.status === "RETRYING_AFTER_FAILURE";
       if (latest.executionStatus !== "PENDING_EXECUTING" && !retryingHere) {
         throw new InvalidRunStateError(runId, latest.executionStatus, "start an attempt");
@@ -740,9 +741,8 @@ export class RunEngine {
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
     const after: AfterEffects = [];
     const result = await this.core.lockRun(runId, async () => {
-      const latest = await this.core.latestSnapshot(runId);
+      const [latest, run] = await Promise.all([this.core.latestSnapshot(runId), this.core.requireRun(runId)]);
       if (!latest) throw new RunNotFoundError(runId);
-      const run = await this.core.requireRun(runId);
       if (latest.id !== snapshotId) {
         if (latest.executionStatus === "PENDING_CANCEL" && latest.previousSnapshotId === snapshotId) {
           const finished = await this.#finalizeCancel(run, latest, after);
