@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ResolvedWorkerVersion } from "@internal/database/resolver";
 import { engineStore, type TaskRun, type TaskRunExecutionSnapshot, type RunCreateData } from "@internal/run-store";
 import {
@@ -250,7 +251,9 @@ export class RunEngine {
     this.#validateTrigger(input);
     if (input.idempotencyKey) {
       const key = input.idempotencyKey;
-      return this.locker.lock([`idem:${input.environment.id}:${input.taskIdentifier}:${key}`], () => this.#triggerWithKey(input, key));
+      // Serialises triggers sharing a key across processes and databases (the unique index is per database).
+      const lockKey = createHash("sha256").update(`${input.environment.id}\0${input.taskIdentifier}\0${key}`).digest("hex");
+      return this.locker.lock([`idem:${lockKey}`], () => this.#triggerWithKey(input, key));
     }
     return { run: await this.#createRun(input), isCached: false };
   }
@@ -318,13 +321,27 @@ export class RunEngine {
   async #resolveQueueName(input: TriggerInput): Promise<{ name: string; queueId: string | null }> {
     if (input.queue) return { name: sanitizeQueueName(input.queue), queueId: input.lockedQueueId ?? null };
     try {
-      const version = await this.core.resolver.resolveWorkerVersion(input.environment.id, input.lockToVersion ? { version: input.lockToVersion } : {});
+      const version = await this.#latestWorkerForTrigger(input.environment.id, input.lockToVersion);
       const task = version?.tasks.find((t) => t.slug === input.taskIdentifier);
       if (task?.queue) return { name: task.queue.name, queueId: task.queue.id };
     } catch (error) {
       this.logger.warn("trigger: could not resolve the task's queue", { error: describeError(error) });
     }
     return { name: `task/${input.taskIdentifier}`, queueId: null };
+  }
+
+  // Triggers without an explicit queue look up the task's queue on the current worker. The resolver
+  // does not cache "newest worker"; a 2 s engine-side memo keeps that off the hot path.
+  readonly #workerMemo = new Map<string, { at: number; value: Promise<ResolvedWorkerVersion | null> }>();
+  #latestWorkerForTrigger(environmentId: string, version?: string): Promise<ResolvedWorkerVersion | null> {
+    const key = `${environmentId}:${version ?? ""}`;
+    const hit = this.#workerMemo.get(key);
+    if (hit && Date.now() - hit.at < 2000) return hit.value;
+    const value = this.core.resolver.resolveWorkerVersion(environmentId, version ? { version } : {});
+    if (this.#workerMemo.size > 10_000) this.#workerMemo.clear();
+    this.#workerMemo.set(key, { at: Date.now(), value });
+    value.catch(() => this.#workerMemo.delete(key));
+    return value;
   }
 
   #effectiveTtl(input: TriggerInput): string | null {
