@@ -117,6 +117,7 @@ export async function registerWorker(
 
   deps.resolver.invalidateWorkers(env.id);
   if (deps.engine) {
+    deps.engine.invalidateWorkers(env.id);
     await deps.engine.runQueue.updateEnvConcurrencyLimit(env.id, env.maximumConcurrencyLimit);
     const limits = await deps.prisma.taskQueue.findMany({
       where: { runtimeEnvironmentId: env.id, name: { in: [...queues.keys()] } },

@@ -344,6 +344,11 @@ export class RunEngine {
     return value;
   }
 
+  /** Forget memoised worker lookups of an environment (call after registering a worker). */
+  invalidateWorkers(environmentId: string): void {
+    for (const key of this.#workerMemo.keys()) if (key.startsWith(`${environmentId}:`)) this.#workerMemo.delete(key);
+  }
+
   #effectiveTtl(input: TriggerInput): string | null {
     const ttl = ttlToString(input.ttl);
     const maxTtl = this.options.defaultMaxTtl;
