@@ -1,0 +1,2 @@
+export * from "./runQueue/index.js";
+export * from "./locks/index.js";

@@ -1,0 +1,2 @@
+export * from "./types.js";
+export { RunQueue } from "./runQueue.js";

@@ -1,0 +1,29 @@
+import { commonLua } from "./common.lua.js";
+
+/**
+ * KEYS: globals[1..5], placement[6..18].
+ * ARGV: runId, expected JSON, identity (envId, queue, ck), force '1'|'0', default env limit.
+ * Takes the env/queue/key slots back for an in-progress run, unless a limit is full (without force).
+ * Returns 'ok' | 'full' | 'missing' | 'not_in_progress' | 'stale'.
+ */
+export const reacquireConcurrencyLua =
+  commonLua +
+  `
+local runId = ARGV[1]
+local current = redis.call('HGET', messagesKey, runId)
+if not current then return 'missing' end
+if current ~= ARGV[2] then return 'stale' end
+if redis.call('HEXISTS', inflightKey, runId) == 0 then return 'not_in_progress' end
+local p = placement(6, 3)
+if redis.call('SISMEMBER', p.envRunning, runId) == 1 then return 'ok' end
+if ARGV[6] ~= '1' then
+  local base, cap = envLimits(p, tonumber(ARGV[7]))
+  if redis.call('SCARD', p.envRunning) >= cap then return 'full' end
+  local limit = queueLimit(p, base)
+  if redis.call('SCARD', p.subRunning) >= limit then return 'full' end
+end
+redis.call('SADD', p.envRunning, runId)
+redis.call('SADD', p.queueRunning, runId)
+redis.call('SADD', p.subRunning, runId)
+return 'ok'
+`;
