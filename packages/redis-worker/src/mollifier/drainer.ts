@@ -2,6 +2,7 @@ import { BackgroundLoop } from "@runplane/core/lifecycle";
 import type { MollifierBuffer } from "./buffer.js";
 import { errorFields, silentLogger, type MollifierLogger } from "./logger.js";
 import { drainBackoffMs, isRetryableDrainError } from "./retry.js";
+import { Slots } from "./slots.js";
 import { entrySnapshot, type BufferEntry, type Snapshot } from "./schemas.js";
 import { mollifierMetrics, type DrainOutcome, type MollifierMetrics } from "./telemetry.js";
 
@@ -53,7 +54,8 @@ type Target = { orgId: string; envId: string; budget: number };
  * The drain loop, generic over what a replay means. Each tick: hand back expired leases, retry
  * lost acks, pick orgs in rotation (up to maxOrgsPerTick, start rotating by one per tick) and one env
  * per org (rotating per org, so an org with many envs gets one slot like an org with one), then pop
- * up to `batchSize` per env, round-robin across envs, with at most `concurrency` entries in flight.
+ * up to `batchSize` per env, round-robin across envs, with at most `concurrency` entries in flight
+ * (slots outlive the tick: the next tick starts while slow handlers still run).
  */
 export class MollifierDrainer {
   private readonly o: Required<Omit<MollifierDrainerOptions, "onTerminalFailure">> & Pick<MollifierDrainerOptions, "onTerminalFailure">;
@@ -63,6 +65,7 @@ export class MollifierDrainer {
   private readonly pendingAcks = new Set<string>();
   private lastReclaimAt = 0;
   private consecutiveErrors = 0;
+  private readonly slots: Slots;
 
   constructor(options: MollifierDrainerOptions) {
     this.o = {
@@ -84,6 +87,7 @@ export class MollifierDrainer {
     this.o.concurrency = Math.max(1, Math.floor(this.o.concurrency));
     this.o.batchSize = Math.max(1, Math.floor(this.o.batchSize));
     this.o.maxAttempts = Math.max(1, Math.floor(this.o.maxAttempts));
+    this.slots = new Slots(this.o.concurrency);
     this.o.metrics.observe("bufferDepth", () => this.o.buffer.getDepth());
     this.o.metrics.observe("draining", () => this.o.buffer.getDrainingCount());
     this.loop = new BackgroundLoop({
@@ -108,21 +112,26 @@ export class MollifierDrainer {
 
   /** Stops popping and waits for in-flight handlers; resolves false if the deadline passed first. */
   async stop(options: { deadlineMs?: number } = {}): Promise<boolean> {
-    const finished = await this.loop.stop(options.deadlineMs ?? 30_000);
-    if (!finished) this.o.logger.warn("MollifierDrainer.stop: deadline exceeded with handlers in flight");
-    return finished;
+    const deadlineMs = options.deadlineMs ?? 30_000;
+    const startedAt = Date.now();
+    const loopStopped = await this.loop.stop(deadlineMs);
+    const handlersDone = await this.slots.drain(deadlineMs - (Date.now() - startedAt));
+    if (!loopStopped || !handlersDone) this.o.logger.warn("MollifierDrainer.stop: deadline exceeded with handlers in flight");
+    return loopStopped && handlersDone;
   }
 
-  /** One tick without the loop (tests, tools). */
-  runOnce(signal: AbortSignal = new AbortController().signal): Promise<TickResult> {
-    return this.tick(signal);
+  /** One tick without the loop, waiting for the handlers it dispatched (tests, tools). */
+  async runOnce(signal: AbortSignal = new AbortController().signal): Promise<TickResult> {
+    const { result, tasks } = await this.tick(signal);
+    await Promise.all(tasks);
+    return result;
   }
 
   private async loopTick(signal: AbortSignal): Promise<boolean> {
     try {
-      const result = await this.tick(signal);
+      const { tasks, result } = await this.tick(signal);
       this.consecutiveErrors = 0;
-      return result.drained + result.retried + result.failed + result.popErrors > 0;
+      return tasks.length + result.popErrors > 0;
     } catch (error) {
       this.consecutiveErrors += 1;
       const delay = Math.min(Math.max(this.o.pollIntervalMs, this.o.backoffFloorMs) * 2 ** (this.consecutiveErrors - 1), this.o.maxBackoffMs);
@@ -132,12 +141,18 @@ export class MollifierDrainer {
     }
   }
 
-  private async tick(signal: AbortSignal): Promise<TickResult> {
+  /**
+   * Dispatches up to batchSize pops per target env, round-robin, each into a handler slot. The tick
+   * waits for pops and free slots, not for handlers: a slow or hung handler holds one slot, never the
+   * whole drainer. Counts in `result` fill in as the returned tasks settle.
+   */
+  private async tick(signal: AbortSignal): Promise<{ result: TickResult; tasks: Promise<void>[] }> {
     const result: TickResult = { drained: 0, retried: 0, failed: 0, popErrors: 0 };
+    const tasks: Promise<void>[] = [];
     await this.retryPendingAcks();
     await this.maybeReclaim();
     const targets = await this.pickTargets();
-    if (targets.length === 0) return result;
+    if (targets.length === 0) return { result, tasks };
 
     const skipped = new Set<string>();
     let cursor = 0;
@@ -153,31 +168,39 @@ export class MollifierDrainer {
       return undefined;
     };
 
-    const worker = async () => {
-      for (let target = next(); target && !signal.aborted; target = next()) {
+    const popper = async () => {
+      while (await this.slots.acquire(signal)) {
+        const target = next();
+        if (!target) {
+          this.slots.release();
+          return;
+        }
         let entry: BufferEntry | null;
         try {
           entry = await this.o.buffer.pop({ envId: target.envId, orgId: target.orgId, leaseMs: this.o.leaseMs });
         } catch (error) {
+          this.slots.release();
           if (!skipped.has(target.envId)) result.popErrors += 1;
           skipped.add(target.envId);
           this.o.logger.error("MollifierDrainer.pop failed", { ...errorFields(error), envId: target.envId });
           continue;
         }
         if (!entry) {
+          this.slots.release();
           skipped.add(target.envId);
           continue;
         }
-        const outcome = await this.processEntry(entry).catch((error: unknown) => {
-          this.o.logger.error("MollifierDrainer.processEntry threw", { ...errorFields(error), runId: entry!.runId });
+        const popped = entry;
+        const processing = this.processEntry(popped).catch((error: unknown) => {
+          this.o.logger.error("MollifierDrainer.processEntry threw", { ...errorFields(error), runId: popped.runId });
           return "failed" as const;
         });
-        result[outcome] += 1;
+        tasks.push(this.slots.run(processing).then((outcome) => void (result[outcome] += 1)));
       }
     };
-    const workers = Math.min(this.o.concurrency, targets.length * this.o.batchSize);
-    await Promise.all(Array.from({ length: workers }, worker));
-    return result;
+    const poppers = Math.min(this.o.concurrency, targets.length * this.o.batchSize);
+    await Promise.all(Array.from({ length: poppers }, popper));
+    return { result, tasks };
   }
 
   private async pickTargets(): Promise<Target[]> {
