@@ -1,4 +1,5 @@
 import { describe, expect } from "vitest";
+import { Redis } from "ioredis";
 import { redisTest } from "@internal/testcontainers";
 import { acceptInput, lease, makeBuffer, sleep } from "./mollifierHelpers.js";
 
@@ -325,6 +326,30 @@ describe("MollifierBuffer.evaluateTrip", () => {
     expect(await buffer.evaluateTrip("env_a", opts)).toEqual({ count: 1, tripped: true });
     await sleep(200);
     expect(await buffer.evaluateTrip("env_a", opts)).toEqual({ count: 2, tripped: false });
+    await buffer.close();
+  });
+});
+
+describe("key prefixes", () => {
+  redisTest("keys built inside Lua carry the client prefix and the namespace: nothing lands outside them", async ({ redis }) => {
+    const namespace = `ns${Date.now().toString(36)}${Math.random().toString(36).slice(2)}:`;
+    const buffer = makeBuffer(redis, { namespace });
+    const withKey = { idempotencyKey: "k", taskIdentifier: "t" };
+    await buffer.accept(acceptInput("run_1", withKey));
+    await buffer.accept(acceptInput("run_2"));
+    const popped = await buffer.pop({ envId: "env_a", orgId: "org_a", ...lease });
+    await buffer.requeue(popped!.runId, { delayMs: 50 });
+    await buffer.pop({ envId: "env_a", orgId: "org_a", ...lease });
+    await buffer.ack("run_2");
+    await buffer.resetIdempotency({ envId: "env_a", ...withKey });
+    await buffer.sweepShard({ cutoffMs: Date.now(), shardCount: 1 });
+    const raw = new Redis({ host: redis.options.host, port: redis.options.port, db: redis.options.db });
+    expect(await raw.keys(`${namespace}*`)).toEqual([]); // unprefixed: none
+    const prefixed = await raw.keys(`${redis.keyPrefix}*`);
+    expect(prefixed.length).toBeGreaterThan(5);
+    expect(prefixed.every((k) => k.startsWith(redis.keyPrefix + namespace))).toBe(true);
+    expect(prefixed).toContain(`${redis.keyPrefix}${namespace}env-index:env_a`);
+    raw.disconnect();
     await buffer.close();
   });
 });

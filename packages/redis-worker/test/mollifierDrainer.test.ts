@@ -405,6 +405,7 @@ describe("MollifierDrainer resilience", () => {
     expect(failures).toBeGreaterThanOrEqual(3);
     await buffer.close();
   });
+
   redisTest("a hung handler holds one slot, not the drainer", async ({ redis }) => {
     const buffer = makeBuffer(redis);
     for (let i = 0; i < 10; i++) await buffer.accept(acceptInput(`run_${i}`));
