@@ -33,6 +33,7 @@ export function boot(): Promise<BootedApp> {
 async function runBoot(): Promise<BootedApp> {
   const env = getEnv();
   const logger = rootLogger;
+  logger.setLevel(env.LOG_LEVEL);
   const runOps = runOpsConfigFromEnv(env);
   for (const note of runOps.notes) logger.warn(note);
 

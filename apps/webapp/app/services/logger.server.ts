@@ -16,19 +16,34 @@ const defaultSink: LogSink = (level, line) => {
   (level === "warn" || level === "error" ? process.stderr : process.stdout).write(line + "\n");
 };
 
+/** Shared by a logger and all its children, so `setLevel` on the root applies everywhere. */
+type LoggerState = { level: LogLevel; sink: LogSink };
+
 export class Logger {
-  constructor(
-    private readonly level: LogLevel = "info",
-    private readonly fields: LogFields = {},
-    private readonly sink: LogSink = defaultSink
+  private constructor(
+    private readonly state: LoggerState,
+    private readonly fields: LogFields
   ) {}
 
+  static create(level: LogLevel = "info", fields: LogFields = {}, sink: LogSink = defaultSink): Logger {
+    return new Logger({ level, sink }, fields);
+  }
+
   child(fields: LogFields): Logger {
-    return new Logger(this.level, { ...this.fields, ...fields }, this.sink);
+    return new Logger(this.state, { ...this.fields, ...fields });
+  }
+
+  get level(): LogLevel {
+    return this.state.level;
+  }
+
+  /** Changes the threshold of this logger, its parent and all its children. */
+  setLevel(level: LogLevel): void {
+    this.state.level = level;
   }
 
   isEnabled(level: LogLevel): boolean {
-    return LEVEL_ORDER[level] >= LEVEL_ORDER[this.level];
+    return LEVEL_ORDER[level] >= LEVEL_ORDER[this.state.level];
   }
 
   debug(message: string, fields?: LogFields): void {
@@ -47,7 +62,7 @@ export class Logger {
   private write(level: LogLevel, message: string, fields?: LogFields): void {
     if (!this.isEnabled(level)) return;
     const entry = { time: new Date().toISOString(), level, message, ...this.fields, ...fields };
-    this.sink(level, JSON.stringify(entry, replacer));
+    this.state.sink(level, JSON.stringify(entry, replacer));
   }
 }
 
@@ -65,7 +80,7 @@ function replacer(key: string, value: unknown): unknown {
 }
 
 export function createLogger(options: { level?: LogLevel; fields?: LogFields; sink?: LogSink } = {}): Logger {
-  return new Logger(options.level, options.fields, options.sink);
+  return Logger.create(options.level, options.fields, options.sink);
 }
 
 function levelFromProcess(): LogLevel {
@@ -74,7 +89,7 @@ function levelFromProcess(): LogLevel {
 }
 
 /**
- * The process logger. Its level comes from LOG_LEVEL directly so that logging works even when the
- * rest of the environment fails to parse (boot still validates LOG_LEVEL with the schema).
+ * The process logger. It starts at LOG_LEVEL as read from the process (so logging works even when
+ * the environment fails to parse); boot sets the validated level.
  */
 export const logger: Logger = singleton("logger", () => createLogger({ level: levelFromProcess(), fields: { service: "webapp" } }));

@@ -56,13 +56,25 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
         const results = await Promise.allSettled([
           prisma.$disconnect(),
           runStore.close(),
-          redis.quit().catch(() => redis.disconnect()),
+          closeRedis(redis),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });
         }
       })()),
   };
+}
+
+/** QUIT when connected (flushes pending replies), otherwise drop the socket; resolves once closed. */
+async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  if (redis.status === "end") return;
+  const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
+  if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  if ((redis.status as string) !== "end") redis.disconnect();
 }
 
 const RUNTIME_KEY = "runtime";
