@@ -37,8 +37,10 @@ describe("runOpsConfigFromEnv", () => {
     );
     expect(config).toMatchObject({ splitEnabled: false, mintKind: "LEGACY" });
     expect(config.runOpsDatabaseUrl).toBeUndefined();
-    expect(config.notes.join("\n")).toContain("RUN_OPS_MINT_NEW_IDS is ignored");
-    expect(config.notes.join("\n")).toContain("RUN_OPS_DATABASE_URL is set but RUN_OPS_SPLIT_ENABLED is off");
+    expect(config.notes).toEqual([
+      { level: "warn", message: expect.stringContaining("RUN_OPS_MINT_NEW_IDS is ignored") },
+      { level: "info", message: expect.stringContaining("RUN_OPS_DATABASE_URL is set but RUN_OPS_SPLIT_ENABLED is off") },
+    ]);
   });
 
   it("split on: the mint flag picks the id family", () => {

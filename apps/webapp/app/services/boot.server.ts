@@ -35,7 +35,7 @@ async function runBoot(): Promise<BootedApp> {
   const logger = rootLogger;
   logger.setLevel(env.LOG_LEVEL);
   const runOps = runOpsConfigFromEnv(env);
-  for (const note of runOps.notes) logger.warn(note);
+  for (const note of runOps.notes) logger[note.level](note.message);
 
   await runBootSentinels(runOps, env, { logger });
 

@@ -13,9 +13,11 @@ export type RunOpsConfig = {
   runOpsDatabaseUrl?: string;
   /** Id family for new root runs: LEGACY (cuid) unless split is on and RUN_OPS_MINT_NEW_IDS is set. */
   mintKind: MintKind;
-  /** Settings that were ignored, for the boot log. */
-  notes: string[];
+  /** Settings that have no effect in this configuration, for the boot log. */
+  notes: RunOpsNote[];
 };
+
+export type RunOpsNote = { level: "info" | "warn"; message: string };
 
 export type RunOpsEnv = Pick<
   Env,
@@ -23,13 +25,14 @@ export type RunOpsEnv = Pick<
 >;
 
 export function runOpsConfigFromEnv(env: RunOpsEnv): RunOpsConfig {
-  const notes: string[] = [];
+  const notes: RunOpsNote[] = [];
   if (!env.RUN_OPS_SPLIT_ENABLED) {
     if (env.RUN_OPS_MINT_NEW_IDS) {
-      notes.push("RUN_OPS_MINT_NEW_IDS is ignored while RUN_OPS_SPLIT_ENABLED is off: new runs get cuids");
+      notes.push({ level: "warn", message: "RUN_OPS_MINT_NEW_IDS is ignored while RUN_OPS_SPLIT_ENABLED is off: new runs get cuids" });
     }
     if (env.RUN_OPS_DATABASE_URL) {
-      notes.push("RUN_OPS_DATABASE_URL is set but RUN_OPS_SPLIT_ENABLED is off: run tables stay in DATABASE_URL");
+      // Normal for start.sh, which migrates the run-ops database ahead so split can be turned on later.
+      notes.push({ level: "info", message: "RUN_OPS_DATABASE_URL is set but RUN_OPS_SPLIT_ENABLED is off: run tables stay in DATABASE_URL" });
     }
     return { splitEnabled: false, controlPlaneDatabaseUrl: env.DATABASE_URL, mintKind: "LEGACY", notes };
   }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Provisions like start.sh (dependencies, Postgres, Redis, migrations), then typechecks every
+# package, builds the webapp and runs the whole test suite. Exits non-zero on any failure.
+set -euo pipefail
+# shellcheck source=lib/provision.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/provision.sh"
+
+provision
+cd "$RUNPLANE_ROOT"
+
+log "typecheck"
+pnpm -r --if-present typecheck
+
+log "webapp build"
+pnpm --filter @runplane/webapp build >/dev/null
+
+log "tests"
+report="$(mktemp -t runplane-vitest-XXXXXX.json)"
+trap 'rm -f "$report"' EXIT
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line with the counts, for readers of the CI log.
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`);
+' "$report" 2>/dev/null || true
+exit "$status"
