@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions like start.sh (dependencies, Postgres, Redis, migrations), then typechecks every
-# package, builds the webapp and runs the whole test suite. Exits non-zero on any failure.
+# package and runs the whole test suite (the webapp's server test builds and boots the production
+# server). Exits non-zero on any failure. Extra arguments go to `vitest run`.
 set -euo pipefail
 # shellcheck source=lib/provision.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/provision.sh"
@@ -10,9 +11,6 @@ cd "$RUNPLANE_ROOT"
 
 log "typecheck"
 pnpm -r --if-present typecheck
-
-log "webapp build"
-pnpm --filter @runplane/webapp build >/dev/null
 
 log "tests"
 report="$(mktemp -t runplane-vitest-XXXXXX.json)"

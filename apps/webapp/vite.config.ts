@@ -23,7 +23,6 @@ export default defineConfig(({ isSsrBuild }) => ({
   ssr: { external: workspacePackages },
   // `ssr.external` covers the dev server; the server build needs the same as a Rollup external.
   build: isSsrBuild ? { rollupOptions: { external: isWorkspaceImport } } : {},
-  server: { hmr: { port: 24679 } },
   plugins: [
     remix({
       future: {
