@@ -1,1 +1,2 @@
-export {};
+export * from "./runStatus.js";
+export * from "./api/index.js";

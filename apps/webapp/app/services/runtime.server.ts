@@ -1,0 +1,98 @@
+import { createControlPlaneClient, type ControlPlaneClient } from "@internal/database";
+import { createRunStoreFromUrls, type RunStore } from "@internal/run-store";
+import { createRedisClient } from "@runplane/redis-worker/redis";
+import type { Redis } from "ioredis";
+import type { Env } from "~/env.server";
+import { BackgroundWorkerRegistry, backgroundWorkers } from "~/services/backgroundWorkers.server";
+import type { Logger } from "~/services/logger.server";
+import { getSingleton, setSingleton } from "~/utils/singleton.server";
+import type { RunOpsConfig } from "~/v3/runOpsMigration/config.server";
+
+/**
+ * The long-lived services, built once at boot (after the sentinels) and shared by every request:
+ * routes read them from `context.runtime` in loaders/actions, or from `getRuntime()` in services.
+ */
+export type Runtime = {
+  env: Env;
+  logger: Logger;
+  runOps: RunOpsConfig;
+  /** Control-plane models (users, orgs, projects, environments, workers, queues). */
+  prisma: ControlPlaneClient;
+  /** Run tables, in whichever database owns each id. */
+  runStore: RunStore;
+  /** General-purpose connection; components needing their own (blocking reads, pub/sub) create one with createRedisClient. */
+  redis: Redis;
+  backgroundWorkers: BackgroundWorkerRegistry;
+  /** Releases the pools and connections; background workers must be stopped first. */
+  close(): Promise<void>;
+};
+
+export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, registry = backgroundWorkers): Runtime {
+  const prisma = createControlPlaneClient({
+    connectionString: env.DATABASE_URL,
+    max: env.DATABASE_POOL_SIZE,
+    applicationName: "runplane-webapp",
+  });
+  const runStore = createRunStoreFromUrls({
+    databaseUrl: env.DATABASE_URL,
+    runOpsDatabaseUrl: runOps.runOpsDatabaseUrl,
+    splitEnabled: runOps.splitEnabled,
+    poolSize: env.DATABASE_POOL_SIZE,
+  });
+  const redis = createRedisClient(env.REDIS_URL, "runplane-webapp");
+  redis.on("error", (error) => logger.warn("redis connection error", { error: error.message }));
+
+  let closing: Promise<void> | null = null;
+  return {
+    env,
+    logger,
+    runOps,
+    prisma,
+    runStore: runStore.store,
+    redis,
+    backgroundWorkers: registry,
+    close: () =>
+      (closing ??= (async () => {
+        const results = await Promise.allSettled([
+          prisma.$disconnect(),
+          runStore.close(),
+          closeRedis(redis),
+        ]);
+        for (const result of results) {
+          if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });
+        }
+      })()),
+  };
+}
+
+/** QUIT when connected (flushes pending replies), otherwise drop the socket; resolves once closed. */
+async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  if (redis.status === "end") return;
+  const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
+  if (redis.status === "ready") redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  if ((redis.status as string) !== "end") redis.disconnect();
+}
+
+const RUNTIME_KEY = "runtime";
+
+export function setRuntime(runtime: Runtime): Runtime {
+  return setSingleton(RUNTIME_KEY, runtime);
+}
+
+/** The booted runtime. Throws when called before boot (e.g. from a module's top level). */
+export function getRuntime(): Runtime {
+  const runtime = getSingleton<Runtime>(RUNTIME_KEY);
+  if (!runtime) throw new Error("The webapp runtime is not booted yet: call getRuntime() inside a request or after boot()");
+  return runtime;
+}
+
+declare module "@remix-run/node" {
+  interface AppLoadContext {
+    /** The booted services, passed by server.ts's getLoadContext. */
+    runtime: Runtime;
+  }
+}

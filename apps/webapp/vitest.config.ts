@@ -1,0 +1,7 @@
+import { fileURLToPath } from "node:url";
+import { mergeConfig } from "vitest/config";
+import { runplaneProject } from "../../vitest.shared";
+
+export default mergeConfig(runplaneProject("@runplane/webapp"), {
+  resolve: { alias: { "~": fileURLToPath(new URL("./app", import.meta.url)) } },
+});

@@ -1,0 +1,2 @@
+export * from "./shapeProtocol.js";
+export * from "./runShape.js";

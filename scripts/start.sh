@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runplane in one command: dependencies, Postgres, Redis, migrations, build, then the webapp on $PORT.
+#   ./scripts/start.sh                       defaults: DATABASE_URL=postgresql://postgres@127.0.0.1:5432/runplane,
+#                                            REDIS_URL=redis://127.0.0.1:6379, PORT=3030
+# Any variable of the env schema (README.md) can be set in the environment or in a .env file at the root.
+set -euo pipefail
+# shellcheck source=lib/provision.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/provision.sh"
+
+if [ -f "$RUNPLANE_ROOT/.env" ]; then
+  log "loading $RUNPLANE_ROOT/.env"
+  set -a
+  # shellcheck disable=SC1091
+  source "$RUNPLANE_ROOT/.env"
+  set +a
+fi
+
+provision
+
+export NODE_ENV=production
+export PORT="${PORT:-3030}"
+if [ -z "${SESSION_SECRET:-}" ]; then
+  secret_file="$RUNPLANE_DATA/session-secret"
+  if [ ! -s "$secret_file" ]; then
+    mkdir -p "$RUNPLANE_DATA"
+    (umask 077 && node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))' >"$secret_file")
+  fi
+  SESSION_SECRET="$(cat "$secret_file")"
+  export SESSION_SECRET
+fi
+
+log "building the webapp"
+(cd "$RUNPLANE_ROOT" && pnpm --silent --filter @runplane/webapp build) >&2 || die "webapp build failed"
+
+log "starting the webapp on port $PORT"
+cd "$RUNPLANE_ROOT/apps/webapp"
+exec node --import tsx server.ts
