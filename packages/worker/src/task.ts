@@ -94,20 +94,20 @@ export function task<TPayload = unknown, TOutput = unknown>(options: TaskOptions
     maxDuration: options.maxDuration,
     machine: options.machine,
     run: options.run,
-    trigger(payload, triggerOptions) {
+    async trigger(payload, triggerOptions) {
       const runtime = currentRuntime();
       if (runtime) return runtime.ctx.trigger(id, payload, triggerOptions);
       return configuredPublicApi().trigger(id, payload, triggerOptions);
     },
-    batchTrigger(items) {
+    async batchTrigger(items) {
       const runtime = currentRuntime();
       if (runtime) return runtime.ctx.batchTrigger(id, items);
       return configuredPublicApi().batchTrigger(items.map((item) => ({ task: id, ...item })));
     },
-    triggerAndWait(payload, triggerOptions) {
+    async triggerAndWait(payload, triggerOptions) {
       return requireRuntime(`${id}.triggerAndWait`).ctx.triggerAndWait(id, payload, triggerOptions);
     },
-    batchTriggerAndWait(items) {
+    async batchTriggerAndWait(items) {
       return requireRuntime(`${id}.batchTriggerAndWait`).ctx.batchTriggerAndWait(id, items);
     },
   };
