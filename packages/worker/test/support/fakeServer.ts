@@ -37,6 +37,7 @@ export type FakeRun = {
   error?: WorkerTaskRunError;
   parentRunId?: string;
   isTest: boolean;
+  maxDuration?: number;
   snapshots: Snapshot[];
   blockers: Set<string>;
   pendingCompleted: WorkerCompletedWaitpointInput[];
@@ -193,19 +194,20 @@ export class FakeServer {
     for (const l of listeners) l();
   }
 
+  /** Resolves on the next state change, after ms, or when the client goes away. */
   private changed(ms: number, req: IncomingMessage): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.timers.delete(timer);
         this.listeners.delete(done);
-        req.off("close", done);
+        req.socket.off("close", done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.timers.add(timer);
       this.listeners.add(done);
-      req.once("close", done);
+      req.socket.once("close", done);
     });
   }
 
@@ -302,7 +304,7 @@ export class FakeServer {
         startedAt: new Date().toISOString(),
         idempotencyKey: null,
         maxAttempts: run.maxAttempts,
-        maxDuration: null,
+        maxDuration: run.maxDuration ?? null,
         concurrencyKey: null,
       },
       attempt: { number: run.attemptNumber, startedAt: new Date().toISOString() },
@@ -349,10 +351,10 @@ export class FakeServer {
       const parsed = WorkerDequeueRequest.safeParse(body);
       if (!parsed.success) return this.send(res, 400, { error: parsed.error.message });
       const deadline = Date.now() + parsed.data.waitMs;
-      while (this.queue.length === 0 && Date.now() < deadline && !req.destroyed) {
+      while (this.queue.length === 0 && Date.now() < deadline && !req.socket.destroyed) {
         await this.changed(deadline - Date.now(), req);
       }
-      if (req.destroyed) return; // the worker gave up: hand nothing out
+      if (req.socket.destroyed) return; // the worker gave up: hand nothing out
       const runs = this.queue.splice(0, parsed.data.maxRuns).map((id) => {
         const run = this.runs.get(id)!;
         const snap = this.pushSnapshot(run, "PENDING_EXECUTING");
@@ -550,7 +552,7 @@ export class FakeServer {
         const completedWaitpoints = run.snapshots.slice(since + 1).flatMap((s) => s.completedWaitpoints);
         return this.send(res, 200, { status: "resumed", snapshotId: latest.id, completedWaitpoints });
       }
-      if (Date.now() >= deadline || req.destroyed) break;
+      if (Date.now() >= deadline || req.socket.destroyed) break;
       await this.changed(deadline - Date.now(), req);
     }
     return this.send(res, 200, { status: "waiting" });
