@@ -103,6 +103,8 @@ export class RunExecution {
   private holdsSlot = true;
   private waiting = false;
   private finished = false;
+  /** Bumped per attempt; runtime calls from an older attempt's task are refused. */
+  private attemptSeq = 0;
 
   // Per attempt:
   private attemptAbort = new AbortController();
@@ -156,13 +158,26 @@ export class RunExecution {
         if (!outcome) return;
         const result = await this.postCompletion(outcome.completion, outcome.snapshotId);
         if (result?.attemptStatus !== "RETRY_IMMEDIATELY") return;
+        if (this.deps.forceStopSignal.aborted) {
+          // Starting another attempt only to fail it again would burn the run's attempts.
+          this.log.warn("server asked for an immediate retry during shutdown; leaving the run to its heartbeat timeout");
+          return;
+        }
 
         // The server keeps the run here: wait out the delay on its snapshot, then start the next attempt.
         snapshotId = result.snapshotId;
         this.snapshotId = snapshotId;
         this.heartbeatSnapshotId = snapshotId;
+        this.attemptSeq++; // anything the previous attempt's task still does is refused from now on
+        this.interruption = null;
         const delay = result.retryAt ? result.retryAt.getTime() - Date.now() : 0;
         if (delay > 0) await sleep(delay, this.deps.forceStopSignal).catch(() => {});
+        const cancelled = this.interruption as Interruption | null;
+        if (cancelled?.kind === "cancelled") {
+          // Cancelled during the delay: acknowledge without starting another attempt.
+          if (cancelled.post) await this.postCompletion(interruptionCompletion("cancelled"), cancelled.snapshotId ?? this.snapshotId);
+          return;
+        }
         this.attemptAbort = new AbortController();
         this.interruption = null;
       }
@@ -224,14 +239,18 @@ export class RunExecution {
     const budget = new ComputeBudget(maxDuration ? maxDuration * 1000 : undefined, () => this.interrupt("maxDuration"));
     this.budget = budget;
 
-    const ctx = this.buildContext(execution, source);
+    const seq = this.attemptSeq;
+    const current = () => {
+      if (seq !== this.attemptSeq || this.finished) throw new AttemptInterruptedError(this.interruption?.kind ?? "cancelled");
+    };
+    const ctx = this.buildContext(execution, source, current);
     const runtime: RunRuntime = {
       ctx,
       logger: this.deps.taskLogger.child({ runId: this.runId, taskId: execution.task.id, attempt: attemptNumber }),
       metadata,
       api: this.deps.publicApi,
-      waitUntil: (date) => this.waitUntil(date),
-      waitForToken: (tokenId, timeout) => this.waitForToken(tokenId, timeout),
+      waitUntil: async (date) => (current(), this.waitUntil(date)),
+      waitForToken: async (tokenId, timeout) => (current(), this.waitForToken(tokenId, timeout)),
     };
 
     this.log.info("attempt started");
@@ -351,7 +370,7 @@ export class RunExecution {
   // ---------------------------------------------------------------------------------------------
   // Context handed to run()
 
-  private buildContext(execution: WorkerTaskRunExecution, source: TaskSource): TaskContext {
+  private buildContext(execution: WorkerTaskRunExecution, source: TaskSource, current: () => void): TaskContext {
     const run = execution.run;
     const ctx: TaskContext = {
       run: {
@@ -370,13 +389,13 @@ export class RunExecution {
       worker: this.deps.worker,
       signal: this.attemptAbort.signal,
       trigger: (taskId, payload, options) => this.deps.publicApi.trigger(taskId, payload, options, this.parentLink(false)),
-      triggerAndWait: (taskId, payload, options) => this.triggerAndWait(taskId, payload, options),
+      triggerAndWait: async (taskId, payload, options) => (current(), this.triggerAndWait(taskId, payload, options)),
       batchTrigger: (taskId, items) =>
         this.deps.publicApi.batchTrigger(
           items.map((i) => ({ task: taskId, ...i })),
           this.parentLink(false),
         ),
-      batchTriggerAndWait: (taskId, items) => this.batchTriggerAndWait(taskId, items),
+      batchTriggerAndWait: async (taskId, items) => (current(), this.batchTriggerAndWait(taskId, items)),
     };
     if (run.startedAt) ctx.run.startedAt = run.startedAt;
     if (run.idempotencyKey) ctx.run.idempotencyKey = run.idempotencyKey;

@@ -394,6 +394,28 @@ describe("startWorker against a fake protocol server", () => {
     await worker!.stop(); // idempotent
   });
 
+  it("follows the parent's snapshot that a triggerAndWait moved behind its back (heartbeats, shutdown)", async () => {
+    const never = task({ id: "never", retry: { maxAttempts: 2 }, run: () => new Promise(() => {}) });
+    const parent = task({ id: "waits-forever", retry: { maxAttempts: 2 }, run: async () => never.triggerAndWait(undefined) });
+    await start([parent, never], { concurrency: 1, shutdownTimeoutMs: 400 });
+    const run = server.createRun("waits-forever", "");
+    await server.waitFor(() => run.snapshots.at(-1)!.status === "EXECUTING_WITH_WAITPOINTS");
+    const blocked = run.snapshots.at(-1)!.id;
+    // The worker only knew the EXECUTING snapshot; a 409 on heartbeat teaches it the blocked one.
+    await server.waitFor(() => server.callsTo(new RegExp(`${run.id}/snapshots/${blocked}/heartbeat`)).length > 0);
+    const child = [...server.runs.values()].find((r) => r.parentRunId === run.id)!;
+    await server.waitFor(() => child.status === "EXECUTING"); // the parent gave its only slot to the child
+
+    await worker!.stop();
+    // The parent's shutdown failure went to its stale snapshot first (409), then to the latest one.
+    const parentCompletes = server.callsTo(new RegExp(`${run.id}/snapshots/.+/attempts/complete`));
+    expect(parentCompletes).toHaveLength(2);
+    expect(parentCompletes[1]!.path).toContain(blocked);
+    expect(run.completions).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: "TASK_PROCESS_SIGTERM" }) })]);
+    expect(child.completions).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: "TASK_PROCESS_SIGTERM" }) })]);
+    expect(run.status).toBe("QUEUED");
+  });
+
   it("refuses bad options and surfaces registration errors", async () => {
     await expect(startWorker({ apiUrl: "not a url", secretKey: "k", tasks: [task({ id: "x", run: () => 1 })] })).rejects.toThrow("apiUrl");
     await expect(
