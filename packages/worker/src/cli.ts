@@ -163,7 +163,16 @@ export async function main(argv: string[], env: CliEnv = process.env): Promise<n
     return 1;
   }
 
+  // Task code shares this process: a stray rejection is logged, not fatal; an uncaught exception stops
+  // the worker gracefully (its state can no longer be trusted) and exits 1.
+  process.on("unhandledRejection", (reason) => {
+    process.stderr.write(`runplane-worker: unhandled rejection in task code: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
   return new Promise<number>((resolveExit) => {
+    process.on("uncaughtException", (error) => {
+      process.stderr.write(`runplane-worker: uncaught exception, stopping: ${error.stack ?? error.message}\n`);
+      worker.stop().finally(() => resolveExit(1));
+    });
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals++;
