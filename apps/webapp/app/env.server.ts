@@ -89,6 +89,8 @@ export const EnvObjectSchema = z.object({
   RUN_OPS_MINT_NEW_IDS: bool(false),
 
   REDIS_URL: redisUrl(),
+  /** Prepended to every Redis key the webapp writes (engine, mollifier, rate limits): lets several instances or test servers share one Redis. */
+  REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' or '-' only").default("")),
   REALTIME_BACKEND: z.preprocess(blankToUndefined, z.enum(["native", "electric"]).default("native")),
 
   /** Signs session cookies. Required in production; development gets a fixed placeholder. */

@@ -1,16 +1,14 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TEST_REDIS_URL, postgresTest } from "@internal/testcontainers";
-import { beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 
 // The production path end to end: `remix vite:build`, then `node --import tsx server.ts`.
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-beforeAll(() => {
-  execFileSync(path.join(appDir, "node_modules/.bin/remix"), ["vite:build"], { cwd: appDir, stdio: "pipe", timeout: 120_000 });
-}, 120_000);
+// The build itself is made once per test run by test/support/globalSetup.ts.
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

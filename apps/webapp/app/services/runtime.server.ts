@@ -54,6 +54,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     resolver,
     redis: env.REDIS_URL,
     mintKind: runOps.mintKind,
+    keyPrefix: `${env.REDIS_KEY_PREFIX}engine:`,
     logger: logger.child({ component: "run-engine" }),
   });
 
