@@ -321,7 +321,7 @@ export class RunEngine {
   async #resolveQueueName(input: TriggerInput): Promise<{ name: string; queueId: string | null }> {
     if (input.queue) return { name: sanitizeQueueName(input.queue), queueId: input.lockedQueueId ?? null };
     try {
-      const version = await this.#latestWorkerForTrigger(input.environment.id, input.lockToVersion);
+      const version = await this.#latestWorker(input.environment.id, input.lockToVersion);
       const task = version?.tasks.find((t) => t.slug === input.taskIdentifier);
       if (task?.queue) return { name: task.queue.name, queueId: task.queue.id };
     } catch (error) {
@@ -330,10 +330,11 @@ export class RunEngine {
     return { name: `task/${input.taskIdentifier}`, queueId: null };
   }
 
-  // Triggers without an explicit queue look up the task's queue on the current worker. The resolver
-  // does not cache "newest worker"; a 2 s engine-side memo keeps that off the hot path.
+  // Triggers without an explicit queue, and dequeues, look up the current worker. The resolver does not
+  // cache "newest worker"; a 2 s engine-side memo keeps that off the hot path (other processes see a
+  // newly registered worker within 2 s).
   readonly #workerMemo = new Map<string, { at: number; value: Promise<ResolvedWorkerVersion | null> }>();
-  #latestWorkerForTrigger(environmentId: string, version?: string): Promise<ResolvedWorkerVersion | null> {
+  #latestWorker(environmentId: string, version?: string): Promise<ResolvedWorkerVersion | null> {
     const key = `${environmentId}:${version ?? ""}`;
     const hit = this.#workerMemo.get(key);
     if (hit && Date.now() - hit.at < 2000) return hit.value;
@@ -555,7 +556,9 @@ export class RunEngine {
     const key = options.workerId ? `id:${options.workerId}` : `v:${options.version ?? ""}`;
     let found = cache.get(key);
     if (!found) {
-      found = this.core.resolver.resolveWorkerVersion(environmentId, options);
+      // The newest worker is memoised for 2 s (registerWorker clears it in-process); pinned ones are
+      // cached by the resolver itself.
+      found = options.workerId ? this.core.resolver.resolveWorkerVersion(environmentId, options) : this.#latestWorker(environmentId, options.version);
       cache.set(key, found);
     }
     return found;
