@@ -106,6 +106,15 @@ export async function findLatestSnapshot(store: RunStore, runId: string): Promis
   });
 }
 
+/** The newest valid snapshots, newest first. */
+export async function listRecentSnapshots(store: RunStore, runId: string, limit: number): Promise<TaskRunExecutionSnapshot[]> {
+  return store.clientFor(runId).taskRunExecutionSnapshot.findMany({
+    where: { runId, isValid: true },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit,
+  });
+}
+
 export async function findSnapshot(store: RunStore, runId: string, snapshotId: string): Promise<TaskRunExecutionSnapshot | null> {
   return store.clientFor(runId).taskRunExecutionSnapshot.findFirst({ where: { id: snapshotId, runId } });
 }

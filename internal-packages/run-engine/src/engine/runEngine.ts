@@ -747,13 +747,20 @@ export class RunEngine {
     };
   }
 
-  /** Pushes the heartbeat deadline out. A stale snapshot id is rejected (409). */
-  async heartbeat(runIdOrFriendly: string, snapshotIdOrFriendly: string): Promise<{ snapshotId: string }> {
+  /**
+   * Pushes the heartbeat deadline out and returns the run's current snapshot (it moves without the
+   * worker when a triggerAndWait blocks the run or waitpoints continue it). A snapshot from a previous
+   * execution is rejected (409).
+   */
+  async heartbeat(
+    runIdOrFriendly: string,
+    snapshotIdOrFriendly: string
+  ): Promise<{ snapshotId: string; snapshotFriendlyId: string; executionStatus: TaskRunExecutionSnapshot["executionStatus"] }> {
     const runId = runIdOf(runIdOrFriendly);
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
-    const latest = await this.core.requireLatest(runId, snapshotId);
+    const { latest } = await this.core.currentExecution(runId, snapshotId);
     await this.core.armHeartbeat(runId, latest);
-    return { snapshotId: latest.id };
+    return { snapshotId: latest.id, snapshotFriendlyId: snapshotFriendlyId(latest.id), executionStatus: latest.executionStatus };
   }
 
   /** The latest snapshot of a run (worker polling). */
@@ -766,15 +773,7 @@ export class RunEngine {
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
     const after: AfterEffects = [];
     const result = await this.core.lockRun(runId, async () => {
-      const [latest, run] = await Promise.all([this.core.latestSnapshot(runId), this.core.requireRun(runId)]);
-      if (!latest) throw new RunNotFoundError(runId);
-      if (latest.id !== snapshotId) {
-        if (latest.executionStatus === "PENDING_CANCEL" && latest.previousSnapshotId === snapshotId) {
-          const finished = await this.#finalizeCancel(run, latest, after);
-          return this.#result("RUN_FINISHED", finished.run, finished.snapshot);
-        }
-        throw new StaleSnapshotError(runId, snapshotId, latest.id, latest.executionStatus);
-      }
+      const [{ latest }, run] = await Promise.all([this.core.currentExecution(runId, snapshotId), this.core.requireRun(runId)]);
       if (latest.executionStatus === "PENDING_CANCEL") {
         const finished = await this.#finalizeCancel(run, latest, after);
         return this.#result("RUN_FINISHED", finished.run, finished.snapshot);
