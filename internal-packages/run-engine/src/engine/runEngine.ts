@@ -1359,8 +1359,13 @@ export class RunEngine {
     return this.waitpoints.createManualWaitpoint(input);
   }
 
-  completeWaitpoint(waitpointIdOrFriendly: string, input: CompleteWaitpointInput = {}) {
-    return this.waitpoints.completeWaitpoint(fromFriendlyId(waitpointIdOrFriendly, "waitpoint"), input);
+  /** First completion wins. With `environmentId`, a waitpoint of another environment is not found (404). */
+  async completeWaitpoint(waitpointIdOrFriendly: string, input: CompleteWaitpointInput & { environmentId?: string } = {}) {
+    const id = fromFriendlyId(waitpointIdOrFriendly, "waitpoint");
+    if (input.environmentId && !(await this.core.store.findWaitpoint({ id, environmentId: input.environmentId }))) {
+      throw new NotFoundError(`Waitpoint ${waitpointIdOrFriendly} not found`);
+    }
+    return this.waitpoints.completeWaitpoint(id, input);
   }
 
   async waitForDuration(runIdOrFriendly: string, snapshotIdOrFriendly: string, date: Date, options?: { idempotencyKey?: string; idempotencyKeyTTL?: string }) {
