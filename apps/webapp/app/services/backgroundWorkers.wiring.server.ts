@@ -1,15 +1,20 @@
 import type { Runtime } from "~/services/runtime.server";
 
 /**
- * Where each feature adds its background loops, behind its flag, e.g.
- *
- *   runtime.backgroundWorkers.register(createMollifierDrainer(runtime), {
- *     enabled: runtime.env.MOLLIFIER_ENABLED && runtime.env.MOLLIFIER_DRAINER_ENABLED,
- *   });
- *
- * A `BackgroundLoop` from @runplane/core can be registered as is. Boot calls this once, after the
- * runtime is built and before `startAll()`.
+ * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
+ * @runplane/core, or any `{ name, start(), stop(deadlineMs) }`, can be registered. Boot calls this
+ * once, after the runtime is built and before `startAll()`.
  */
 export function registerBackgroundWorkers(runtime: Runtime): void {
-  void runtime;
+  runtime.backgroundWorkers.register(
+    {
+      name: "run-engine",
+      start: () => runtime.engine.start(),
+      stop: async (deadlineMs: number) => {
+        await runtime.engine.stop(deadlineMs);
+        return true;
+      },
+    },
+    { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
+  );
 }

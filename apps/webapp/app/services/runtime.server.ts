@@ -1,4 +1,6 @@
 import { createControlPlaneClient, type ControlPlaneClient } from "@internal/database";
+import { PrismaControlPlaneResolver, type ControlPlaneResolver } from "@internal/database/resolver";
+import { RunEngine } from "@internal/run-engine";
 import { createRunStoreFromUrls, type RunStore } from "@internal/run-store";
 import { createRedisClient } from "@runplane/redis-worker/redis";
 import type { Redis } from "ioredis";
@@ -22,6 +24,10 @@ export type Runtime = {
   runStore: RunStore;
   /** General-purpose connection; components needing their own (blocking reads, pub/sub) create one with createRedisClient. */
   redis: Redis;
+  /** Control-plane lookups (environments, keys, worker versions), cached. */
+  resolver: ControlPlaneResolver;
+  /** The embedded run engine; its background jobs are registered as a background worker. */
+  engine: RunEngine;
   backgroundWorkers: BackgroundWorkerRegistry;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
@@ -42,6 +48,15 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
   const redis = createRedisClient(env.REDIS_URL, "runplane-webapp");
   redis.on("error", (error) => logger.warn("redis connection error", { error: error.message }));
 
+  const resolver = new PrismaControlPlaneResolver({ client: prisma });
+  const engine = new RunEngine({
+    runStore: runStore.store,
+    resolver,
+    redis: env.REDIS_URL,
+    mintKind: runOps.mintKind,
+    logger: logger.child({ component: "run-engine" }),
+  });
+
   let closing: Promise<void> | null = null;
   return {
     env,
@@ -50,10 +65,13 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     prisma,
     runStore: runStore.store,
     redis,
+    resolver,
+    engine,
     backgroundWorkers: registry,
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
+          engine.close(),
           prisma.$disconnect(),
           runStore.close(),
           closeRedis(redis),
