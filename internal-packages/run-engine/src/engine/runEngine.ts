@@ -230,11 +230,12 @@ export class RunEngine {
     this.ttlLoop.start();
   }
 
-  async stop(deadlineMs = 10_000): Promise<void> {
-    if (this.started) {
-      this.started = false;
-      await Promise.all([this.jobWorker.stop(deadlineMs), this.ttlLoop.stop(deadlineMs)]);
-    }
+  /** Stops the background workers; false when in-flight work outlived the deadline. */
+  async stop(deadlineMs = 10_000): Promise<boolean> {
+    if (!this.started) return true;
+    this.started = false;
+    const results = await Promise.all([this.jobWorker.stop(deadlineMs), this.ttlLoop.stop(deadlineMs)]);
+    return results.every(Boolean);
   }
 
   /** Stops workers and closes Redis connections. */
@@ -1415,4 +1416,3 @@ export class RunEngine {
   }
 }
 
-export { StaleSnapshotError };
