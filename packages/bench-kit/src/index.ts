@@ -20,6 +20,6 @@ export {
   type ProcessMatch,
   type ProcessStat,
 } from "./cpu.js";
-export { ProgressSampler, rateOf, type Probe, type ProgressPoint, type ProgressSamplerOptions, type SeriesPoint } from "./progress.js";
+export { ProgressSampler, rateOf, redisUsedMemoryProbe, sqlNumberProbe, type Probe, type ProgressPoint, type ProgressSamplerOptions, type SeriesPoint } from "./progress.js";
 export * from "./chart/index.js";
 export * from "./table.js";

@@ -138,8 +138,8 @@ export class ProgressSampler {
    * Rate of change per second of one probe (e.g. rows → drained/s), one point per sample
    * interval, placed at the interval's end. Negative rates are kept (e.g. a shrinking buffer).
    */
-  rate(name: string): SeriesPoint[] {
-    return rateOf(this.series(name));
+  rate(name: string, opts: { step?: boolean } = {}): SeriesPoint[] {
+    return rateOf(this.series(name), opts);
   }
 
   /** Max of a probe over all samples (e.g. Redis peak memory). */
@@ -148,13 +148,44 @@ export class ProgressSampler {
   }
 }
 
-/** Per-second rate of a cumulative series. */
-export function rateOf(points: SeriesPoint[]): SeriesPoint[] {
+/**
+ * Per-second rate of a cumulative series: one point per interval at its end, or with `step` two
+ * points (interval start and end) so a chart draws the rate flat over the interval.
+ */
+export function rateOf(points: SeriesPoint[], opts: { step?: boolean } = {}): SeriesPoint[] {
   const out: SeriesPoint[] = [];
   for (let i = 1; i < points.length; i++) {
     const dt = points[i].x - points[i - 1].x;
     if (dt <= 0) continue;
-    out.push({ x: points[i].x, y: (points[i].y - points[i - 1].y) / dt });
+    const y = (points[i].y - points[i - 1].y) / dt;
+    if (opts.step) out.push({ x: points[i - 1].x, y });
+    out.push({ x: points[i].x, y });
   }
   return out;
+}
+
+/** Probe: Redis `used_memory` in bytes, from any client with `info(section)` (ioredis, node-redis). */
+export function redisUsedMemoryProbe(client: { info(section: string): Promise<string> }): Probe {
+  return async () => {
+    const text = await client.info("memory");
+    const m = /^used_memory:(\d+)/m.exec(text);
+    if (!m) throw new Error("no used_memory in INFO memory");
+    return Number(m[1]);
+  };
+}
+
+/**
+ * Probe: a single number from SQL, e.g. `SELECT count(*) FROM "TaskRun"` or
+ * `SELECT count(*) FROM pg_stat_activity WHERE state = 'active'`. `query` runs the SQL and
+ * returns rows (pg: `(sql) => pool.query(sql).then((r) => r.rows)`; Prisma:
+ * `(sql) => prisma.$queryRawUnsafe(sql)`). The first column of the first row is used.
+ */
+export function sqlNumberProbe(query: (sql: string) => Promise<readonly Record<string, unknown>[]>, sql: string): Probe {
+  return async () => {
+    const rows = await query(sql);
+    const first = rows[0];
+    if (!first) throw new Error("query returned no rows");
+    const v = Object.values(first)[0];
+    return typeof v === "bigint" ? Number(v) : Number(v);
+  };
 }

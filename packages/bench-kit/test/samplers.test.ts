@@ -3,11 +3,15 @@ import { CpuSampler, cpuPerRequest, descendantsOf, findPids, readProcStat } from
 import { ProgressSampler, rateOf } from "../src/progress.js";
 import { sleep } from "./helpers.js";
 
+/** Spin until this process has used `ms` of CPU (not wall) time, so a busy box can't starve it. */
 function burn(ms: number) {
-  const end = performance.now() + ms;
+  const start = process.cpuUsage();
   let x = 0;
-  while (performance.now() < end) x += Math.sqrt(x + 1);
-  return x;
+  for (;;) {
+    for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + 1);
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= ms) return x;
+  }
 }
 
 describe("CPU sampling", () => {
@@ -30,9 +34,9 @@ describe("CPU sampling", () => {
     await sleep(150);
     const report = sampler.stop();
     const me = report.groups.loadgen;
-    expect(me.cpuMs).toBeGreaterThan(250);
+    expect(me.cpuMs).toBeGreaterThan(350);
     expect(me.cpuMs).toBeLessThan(1500);
-    expect(me.peakPercent).toBeGreaterThan(50);
+    expect(me.peakPercent).toBeGreaterThan(20);
     expect(report.groups.nothing.cpuMs).toBe(0);
     expect(report.samples.length).toBeGreaterThanOrEqual(3);
     expect(report.cores).toBeGreaterThanOrEqual(1);

@@ -122,8 +122,10 @@ function yDomain(series: ChartSeries[], min?: number, max?: number): Domain {
   let dMax = max ?? hi;
   if (dMax <= dMin) dMax = dMin + (Math.abs(dMin) || 1);
   if (max === undefined) {
-    const step = niceStep(dMax - dMin);
-    dMax = Math.ceil(dMax / step - 1e-9) * step;
+    // 4 % headroom so a line at the maximum does not sit on the frame
+    const top = dMax + (dMax - dMin) * 0.04;
+    const step = niceStep(top - dMin);
+    dMax = Math.ceil(top / step - 1e-9) * step;
   }
   if (min === undefined && dMin < 0) {
     const step = niceStep(dMax - dMin);
@@ -190,7 +192,10 @@ export function renderLineChart(opts: LineChartOptions): Raster {
   const sy = (v: number) => plotY + plotH - ((v - y.min) / (y.max - y.min)) * plotH;
   const sy2 = (v: number) => plotY + plotH - ((v - y2.min) / (y2.max - y2.min)) * plotH;
 
-  if (opts.title) r.text(Math.round((W - textWidth(opts.title, fs + 1)) / 2), pad, opts.title, TEXT, fs + 1);
+  if (opts.title) {
+    const ts = textWidth(opts.title, fs + 1) <= W - 2 * pad ? fs + 1 : fs;
+    r.text(Math.max(pad, Math.round((W - textWidth(opts.title, ts)) / 2)), pad, opts.title, TEXT, ts);
+  }
 
   // grid + y ticks
   yTicks.forEach((v, i) => {
