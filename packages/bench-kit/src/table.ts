@@ -76,6 +76,8 @@ export interface LoadStats {
   max: Stat;
   /** Percent. */
   errorPercent: Stat;
+  /** Open loop: p99 of how late requests left the generator (ms); high = the generator lagged. */
+  sendLagP99: Stat;
 }
 
 /** Median and range of the headline numbers over K runs of the same arm. */
@@ -90,12 +92,15 @@ export function aggregateLoad(results: LoadResult[]): LoadStats {
     p999: pick((r) => r.latency.p999),
     max: pick((r) => r.latency.max),
     errorPercent: pick((r) => r.errorRate * 100),
+    sendLagP99: summarize(results.filter((r) => r.sendLag).map((r) => r.sendLag!.p99)),
   };
 }
 
 /**
  * The standard results table: one row per arm (e.g. "mollifier off @ closed", "on @ 50 %"), each
- * cell the median and range over that arm's runs.
+ * cell the median and range over that arm's runs. "send lag p99" (open loop) tells whether the
+ * generator itself kept the schedule: if it is close to p99 latency, the load generator (or a
+ * busy box), not the server, is the bottleneck.
  */
 export function formatLoadTable(arms: { label: string; runs: LoadResult[] }[]): string {
   const rows = arms.map((a) => ({ label: a.label, s: aggregateLoad(a.runs) }));
@@ -109,6 +114,7 @@ export function formatLoadTable(arms: { label: string; runs: LoadResult[] }[]): 
       { header: "p99.9 ms", value: (r) => formatStat(r.s.p999, 2), align: "right" },
       { header: "max ms", value: (r) => formatStat(r.s.max, 1), align: "right" },
       { header: "errors %", value: (r) => formatStat(r.s.errorPercent, 2), align: "right" },
+      { header: "send lag p99", value: (r) => formatStat(r.s.sendLagP99, 1), align: "right" },
     ],
     rows,
   );

@@ -143,6 +143,23 @@ describe("closed loop", () => {
   });
 });
 
+describe("response bodies", () => {
+  it("passes body text and epoch timestamps to onResponse when readBody is set", async () => {
+    const srv = await startServer((req, _body, res) => void res.writeHead(200).end(JSON.stringify({ id: `run_${req.url!.slice(1)}` })));
+    closers.push(srv.close);
+    const seen: ResponseInfo[] = [];
+    const before = Date.now();
+    await runClosedLoop({ url: srv.url, connections: 2, requests: 10, readBody: true, request: (i) => ({ path: `/${i}` }), onResponse: (r) => seen.push(r) });
+    expect(seen).toHaveLength(10);
+    expect(new Set(seen.map((r) => (JSON.parse(r.body!) as { id: string }).id)).size).toBe(10);
+    for (const r of seen) {
+      expect(r.sentAt).toBeGreaterThanOrEqual(before - 5);
+      expect(r.doneAt).toBeGreaterThanOrEqual(r.sentAt);
+      expect(r.doneAt).toBeLessThanOrEqual(Date.now() + 5);
+    }
+  });
+});
+
 describe("helpers", () => {
   it("jsonOfSize and ratesFromMax", () => {
     expect(JSON.stringify(jsonOfSize(1024, { payload: { i: 1 } })).length).toBe(1024);
