@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { jsonOfSize, ratesFromMax, runClosedLoop, runOpenLoop, type ResponseInfo } from "../src/load/index.js";
+import { jsonOfSize, ratesFromMax, repeatRuns, runClosedLoop, runOpenLoop, type ResponseInfo } from "../src/load/index.js";
 import { sleep, startServer } from "./helpers.js";
 
 const closers: (() => Promise<void>)[] = [];
@@ -164,5 +164,14 @@ describe("helpers", () => {
   it("jsonOfSize and ratesFromMax", () => {
     expect(JSON.stringify(jsonOfSize(1024, { payload: { i: 1 } })).length).toBe(1024);
     expect(ratesFromMax(1000)).toEqual([250, 500, 750, 900]);
+  });
+});
+
+describe("repeatRuns", () => {
+  it("drops warm-up runs", async () => {
+    const seen: number[] = [];
+    const out = await repeatRuns(3, async (i) => (seen.push(i), i * 10), { warmupRuns: 2 });
+    expect(seen).toEqual([-2, -1, 0, 1, 2]);
+    expect(out).toEqual([0, 10, 20]);
   });
 });

@@ -16,3 +16,26 @@ export function jsonOfSize(bytes: number, fields: Record<string, unknown> = {}):
 export function ratesFromMax(maxPerSec: number, fractions: number[] = [0.25, 0.5, 0.75, 0.9]): number[] {
   return fractions.map((f) => Math.max(1, Math.round(maxPerSec * f)));
 }
+
+/**
+ * anchors.md rule 3: `warmupRuns` unrecorded runs, then `k` measured runs, one after another
+ * (with `pauseMs` between them to let the system settle). Returns the measured results.
+ */
+export async function repeatRuns<T>(
+  k: number,
+  run: (i: number) => Promise<T>,
+  opts: { warmupRuns?: number; pauseMs?: number; onRun?: (result: T, i: number) => void } = {},
+): Promise<T[]> {
+  const warm = opts.warmupRuns ?? 1;
+  const pause = opts.pauseMs ?? 0;
+  const out: T[] = [];
+  for (let i = -warm; i < k; i++) {
+    const r = await run(i);
+    if (i >= 0) {
+      out.push(r);
+      opts.onRun?.(r, i);
+    }
+    if (pause > 0 && i < k - 1) await new Promise((res) => setTimeout(res, pause));
+  }
+  return out;
+}
