@@ -11,6 +11,13 @@ import type { LoadResult, OpenLoopOptions } from "./types.js";
  *
  * Every scheduled request is sent unless `signal` aborts or the drain timeout cuts the run off.
  */
+/**
+ * Node timers fire on whole milliseconds and late, so requests due within this window are sent
+ * now rather than after another timer round. Such a request's latency counts from its actual
+ * send; the rate over any window longer than this is unchanged.
+ */
+const EARLY_MS = 1;
+
 export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   if (!(opts.rate > 0)) throw new Error("runOpenLoop: rate must be > 0");
   if (opts.durationMs === undefined && opts.requests === undefined) {
@@ -50,7 +57,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
     const now = performance.now();
     while (next < total && inFlight < maxInFlight) {
       const intendedAt = start + next * interval;
-      if (intendedAt > now) break;
+      if (intendedAt > now + EARLY_MS) break;
       const i = next++;
       const measured = i >= warmupCount;
       inFlight++;
@@ -58,7 +65,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
     }
     if (next >= total) return checkDone();
     if (inFlight < maxInFlight && timer === null) {
-      const wait = Math.max(0, start + next * interval - performance.now());
+      const wait = Math.max(0, start + next * interval - EARLY_MS - performance.now());
       timer = setTimeout(onTimer, wait);
     }
   };

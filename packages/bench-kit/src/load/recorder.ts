@@ -60,7 +60,7 @@ export class Recorder {
     if (this.frozen) return;
     this.sent++;
     this.second(sentAt).sent++;
-    if (trackLag) this.lag.record(sentAt - intendedAt);
+    if (trackLag) this.lag.record(Math.max(0, sentAt - intendedAt));
     if (tag !== undefined) this.tag(tag).sent++;
   }
 
@@ -76,7 +76,9 @@ export class Recorder {
     if (this.frozen) return;
     this.completed++;
     if (doneAt > this.lastDone) this.lastDone = doneAt;
-    const latency = doneAt - intendedAt;
+    // From the intended time when sent late (coordinated-omission correction); from the actual
+    // send when the open loop sent it a fraction of a millisecond early (timer granularity).
+    const latency = doneAt - Math.min(intendedAt, sentAt);
     this.latency.record(latency);
     this.service.record(doneAt - sentAt);
     const sec = this.second(doneAt);

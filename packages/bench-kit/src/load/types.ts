@@ -131,13 +131,14 @@ export interface LoadResult {
   /** (non-ok responses + errors) / completed. */
   errorRate: number;
   /**
-   * Latency in ms. Open loop: from the *intended* send time (coordinated-omission corrected).
-   * Closed loop: from the actual send time.
+   * Latency in ms. Open loop: from the *intended* send time when the request left late
+   * (coordinated-omission corrected), from the actual send time when it left up to 1 ms early
+   * (timer granularity). Closed loop: from the actual send time.
    */
   latency: HistogramSummary;
   /** From the actual send time to the end of the response (what a naive tool would report). */
   serviceLatency: HistogramSummary;
-  /** Open loop: how late requests left the generator (actual − intended send time), ms. */
+  /** Open loop: how late requests left the generator (actual − intended send time, ≥ 0), ms. */
   sendLag?: HistogramSummary;
   timeSeries: SecondPoint[];
   byTag: Record<string, TagResult>;
