@@ -28,7 +28,7 @@ function toResponse(shape: ShapeHttpResponse): Response {
   return new Response(shape.body, { status: shape.status, headers: shape.headers });
 }
 
-/** The preflight answer (route actions): 204 for OPTIONS, 405 for any other method. */
+/** The CORS preflight: 204 for OPTIONS; any other method but GET (route actions) is a 405. */
 export function realtimePreflight(request: Request): Response {
   if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: REALTIME_CORS_HEADERS });
   return withCors(Response.json({ error: "Method not allowed" }, { status: 405, headers: { allow: "GET, OPTIONS" } }));
@@ -67,6 +67,8 @@ export async function handleRealtimeRequest(
   runtime: Runtime,
   resolveShape: (ctx: RealtimeRequestContext) => Promise<ShapeDefinition>
 ): Promise<Response> {
+  // Remix hands OPTIONS to the loader.
+  if (request.method === "OPTIONS") return realtimePreflight(request);
   try {
     if (runtime.env.REALTIME_BACKEND !== "native") {
       return withCors(
