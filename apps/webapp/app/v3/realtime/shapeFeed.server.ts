@@ -137,7 +137,9 @@ export async function serveShape(
       return respond([], handle, { seq: log.seq, mark }, false);
     }
     if (shape.kind === "run") {
-      return respond(runShapeChanges([shape.run], "insert", skipColumns), handle, { seq: log.seq, mark: rowFingerprint(shape.run, skipColumns) }, false);
+      // Read after the log position: a change between the caller's read and that position is not lost.
+      const run = (await deps.source.loadRun({ id: shape.environmentId }, shape.run.friendlyId)) ?? shape.run;
+      return respond(runShapeChanges([run], "insert", skipColumns), handle, { seq: log.seq, mark: rowFingerprint(run, skipColumns) }, false);
     }
     const rows = await deps.source.listRuns({ id: shape.environmentId }, shape.filter, deps.maxRows ?? 1000);
     return respond(runShapeChanges(rows, "insert", skipColumns), handle, { seq: log.seq, mark: newestUpdatedAt(rows, 0) }, false);
