@@ -5,16 +5,8 @@ import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import { RealtimeChangeLog } from "./changeLog.server";
 import { RealtimeChangePublisher } from "./changePublisher.server";
 import { RealtimeChangeRouter } from "./changeRouter.server";
-import { runStoreRunSource, type RealtimeRunSource } from "./runSource.server";
+import { createRealtimeRunSource, type RealtimeRunSource } from "./runSource.server";
 import type { ShapeFeedDeps } from "./shapeFeed.server";
-
-/**
- * Where the feeds read runs. Mollifier: wrap this with `withRunFallback(source, …)` so a run still
- * in the burst buffer is answered with a synthetic row (see runSource.server.ts).
- */
-export function createRealtimeRunSource(runtime: Pick<Runtime, "runStore">): RealtimeRunSource {
-  return runStoreRunSource(runtime.runStore);
-}
 
 /** The native realtime backend of one process: change log, engine-event publisher, pub/sub router. */
 export class RealtimeService {
@@ -36,7 +28,7 @@ export class RealtimeService {
       channel: (environmentId) => this.changeLog.channel(environmentId),
       logger,
     });
-    this.source = createRealtimeRunSource(runtime);
+    this.source = createRealtimeRunSource(runtime.runStore);
     this.holdMs = runtime.env.REALTIME_LIVE_HOLD_MS;
   }
 

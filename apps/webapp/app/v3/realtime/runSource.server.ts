@@ -2,6 +2,7 @@ import type { AuthenticatedEnvironment } from "@internal/database/resolver";
 import type { RunStore, RunTablesPrisma } from "@internal/run-store";
 import { toFriendlyId } from "@runplane/core";
 import type { RunShapeSource } from "@runplane/core/realtime";
+import { findRunForApi, type ApiRun } from "~/v3/runs/findRunForApi.server";
 
 /**
  * A run as the realtime feeds see it: the shape row's source, plus what authorisation needs.
@@ -60,7 +61,7 @@ export const REALTIME_RUN_SELECT = {
 
 type SelectedRun = RunTablesPrisma.TaskRunGetPayload<{ select: typeof REALTIME_RUN_SELECT }>;
 
-function toRealtimeRun(run: SelectedRun): RealtimeRun {
+function toRealtimeRun(run: SelectedRun | ApiRun): RealtimeRun {
   // `number`, costs and realtimeStreams are not stored: the shape encodes them as 0 / [].
   return { ...run, runTags: run.runTags ?? [] };
 }
@@ -83,15 +84,14 @@ function filterWhere(filter: RunSetFilter): RunTablesPrisma.TaskRunWhereInput {
 const PAGE = 100;
 
 /**
- * The default source: reads through the run store (routed by id shape, so split mode works), and
- * authorises after resolving: a run of another environment is reported as missing.
- *
- * Mollifier seam: wrap `loadRun` with `withRunFallback` to answer runs still in the burst buffer
- * with a synthetic run (`isBuffered: true`, status PENDING, `updatedAt` = when it was accepted);
- * when the drainer materialises it, the engine's `runCreated` event lands in the change log under
- * the same internal id, and the feed re-reads the real row.
+ * The feeds' source over the run store (routed by id shape, so split mode works). A run is looked up
+ * by `loadRun` (default: the run store) and authorised after resolving: a run of another environment
+ * is reported as missing. Sets (tags, batch) are read from the run store only.
  */
-export function runStoreRunSource(runStore: Pick<RunStore, "findRun" | "listRuns">): RealtimeRunSource {
+export function runStoreRunSource(
+  runStore: Pick<RunStore, "findRun" | "listRuns">,
+  loadRun?: RealtimeRunSource["loadRun"]
+): RealtimeRunSource {
   async function page(env: { id: string }, where: RunTablesPrisma.TaskRunWhereInput, limit: number): Promise<RealtimeRun[]> {
     const out: RealtimeRun[] = [];
     let after: { createdAt: Date; id: string } | undefined;
@@ -107,11 +107,13 @@ export function runStoreRunSource(runStore: Pick<RunStore, "findRun" | "listRuns
   }
 
   return {
-    async loadRun(env, friendlyId) {
-      const run = await runStore.findRun({ friendlyId }, REALTIME_RUN_SELECT);
-      if (!run || run.runtimeEnvironmentId !== env.id) return null;
-      return toRealtimeRun(run);
-    },
+    loadRun:
+      loadRun ??
+      (async (env, friendlyId) => {
+        const run = await runStore.findRun({ friendlyId }, REALTIME_RUN_SELECT);
+        if (!run || run.runtimeEnvironmentId !== env.id) return null;
+        return toRealtimeRun(run);
+      }),
     listRuns(env, filter, limit) {
       return page(env, filterWhere(filter), limit);
     },
@@ -122,15 +124,21 @@ export function runStoreRunSource(runStore: Pick<RunStore, "findRun" | "listRuns
   };
 }
 
-/** A source whose `loadRun` falls back to `fallback` when the run store has no such run. */
-export function withRunFallback(
-  source: RealtimeRunSource,
-  fallback: (env: Pick<AuthenticatedEnvironment, "id">, friendlyId: string) => Promise<RealtimeRun | null>
-): RealtimeRunSource {
-  return {
-    ...source,
-    async loadRun(env, friendlyId) {
-      return (await source.loadRun(env, friendlyId)) ?? (await fallback(env, friendlyId));
-    },
-  };
+/**
+ * THE seam of the run feed: one run by friendly id, through the REST API's run lookup
+ * (`findRunForApi`), so whatever that lookup learns — the mollifier answering a run still in the
+ * burst buffer with a synthetic `isBuffered` run — the realtime feed serves too. A synthetic run
+ * keeps its internal id when the drainer materialises it; the engine's `runCreated` event then
+ * lands in the change log under that id and the feed re-reads the real row.
+ */
+export async function loadRun(env: Pick<AuthenticatedEnvironment, "id">, friendlyId: string): Promise<RealtimeRun | null> {
+  const run = await findRunForApi(env, friendlyId);
+  // findRunForApi is scoped to the environment; checked again after resolving all the same.
+  if (!run || run.runtimeEnvironmentId !== env.id) return null;
+  return toRealtimeRun(run);
+}
+
+/** The webapp's source: `loadRun` above for single runs, the run store for sets. */
+export function createRealtimeRunSource(runStore: Pick<RunStore, "findRun" | "listRuns">): RealtimeRunSource {
+  return runStoreRunSource(runStore, loadRun);
 }
