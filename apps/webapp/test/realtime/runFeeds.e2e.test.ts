@@ -1,4 +1,6 @@
+import { TEST_REDIS_URL } from "@internal/testcontainers";
 import { signPublicToken } from "@runplane/core/auth";
+import { createRedisClient } from "@runplane/redis-worker/redis";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { collectShape, getShape, otherInstance, sleep, startNextRun, type OtherInstance } from "./helpers";
@@ -112,6 +114,30 @@ describe("GET /realtime/v1/runs/:id", () => {
     expect(res.body[0]).toMatchObject({ value: { id: run.id, status: "CANCELED" } });
   });
 
+  test("a client that goes away ends its held request: the server stops listening to the environment", async () => {
+    const { env, secretKey } = await other.newEnvironment();
+    const run = await other.trigger({}, env);
+    const snap = await getShape(runUrl(run.friendlyId, "?offset=-1"), secretKey);
+    const channel = other.changeLog.channel(env.id);
+    const admin = createRedisClient(TEST_REDIS_URL);
+    const listeners = async () => Number(((await admin.pubsub("NUMSUB", channel)) as [string, number])[1]);
+    try {
+      const controller = new AbortController();
+      const live = getShape(
+        runUrl(run.friendlyId, `?handle=${snap.headers.get("electric-handle")}&live=true&offset=${snap.headers.get("electric-offset")}`),
+        secretKey,
+        controller.signal
+      ).catch((error: unknown) => error);
+      await vi.waitFor(async () => expect(await listeners()).toBe(1), { timeout: 5_000 });
+      controller.abort();
+      await live;
+      // Released after the router's linger (5 s), long before the 20 s hold would have ended.
+      await vi.waitFor(async () => expect(await listeners()).toBe(0), { timeout: 9_000, interval: 250 });
+    } finally {
+      admin.disconnect();
+    }
+  }, 20_000);
+
   test("ShapeStream follows a run through reschedule, execution, metadata and completion", async () => {
     // Its own environment, so the run is the only one to dequeue.
     const { env, secretKey } = await other.newEnvironment();
@@ -152,6 +178,29 @@ describe("GET /realtime/v1/runs/:id", () => {
       shape.stop();
     }
   }, 60_000);
+
+  test("two changes stamped with the same updatedAt are both delivered (offsets are change-log positions)", async () => {
+    const t = tag("same-ms");
+    const run = await other.trigger({ tags: [t] });
+    const key = `"public"."TaskRun"/"${run.id}"`;
+    const runFeed = collectShape(runUrl(run.friendlyId), server.devSecretKey);
+    const tagFeed = collectShape(`${server.baseUrl}/realtime/v1/runs?tags=${t}`, server.devSecretKey);
+    try {
+      for (const feed of [runFeed, tagFeed]) await vi.waitFor(() => expect(feed.rows.has(key)).toBe(true), { timeout: 10_000 });
+      const stamp = new Date();
+      for (const step of [1, 2]) {
+        await other.store.updateRun(run.id, { metadata: JSON.stringify({ step }), updatedAt: stamp });
+        other.publisher.runChanged(other.env.id, run.id); // what any writer outside the engine calls
+        for (const feed of [runFeed, tagFeed]) {
+          await vi.waitFor(() => expect(feed.rows.get(key)).toMatchObject({ metadata: JSON.stringify({ step }) }), { timeout: 5_000 });
+        }
+      }
+      expect(runFeed.rows.get(key)?.updatedAt).toBe(stamp.toISOString().slice(0, -1));
+    } finally {
+      runFeed.stop();
+      tagFeed.stop();
+    }
+  }, 30_000);
 
   test("skipColumns (query and token claim) leave columns out, never the required ones", async () => {
     const run = await other.trigger({});
