@@ -55,3 +55,5 @@ export {
 export { RunOpsDataUnavailableError, CrossSeamGuardError } from "./errors.js";
 export { consoleRunStoreLog, type RunStoreLog } from "./routing.js";
 export { probeRunOpsResidue, type RunOpsResidue } from "./residue.js";
+export * as apiQueries from "./apiQueries.js";
+export type { ListPosition, RunPageQuery, TokenPageQuery } from "./apiQueries.js";
