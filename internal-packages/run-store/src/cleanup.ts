@@ -189,7 +189,7 @@ export type UnfinishedRun = { id: string; runtimeEnvironmentId: string; queue: s
  */
 export async function* unfinishedRunsOf(
   store: RunStore,
-  options: { environmentIds: string[]; finalStatuses: TaskRun["status"][]; chunkSize?: number }
+  options: { environmentIds: string[]; finalStatuses: readonly TaskRun["status"][]; chunkSize?: number }
 ): AsyncGenerator<UnfinishedRun[]> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const environmentIds = [...new Set(options.environmentIds)];
@@ -200,7 +200,7 @@ export async function* unfinishedRunsOf(
       const rows = await client.taskRun.findMany({
         where: {
           runtimeEnvironmentId: { in: environmentIds },
-          status: { notIn: options.finalStatuses },
+          status: { notIn: [...options.finalStatuses] },
           ...(cursor ? { id: { gt: cursor } } : {}),
         },
         select: { id: true, runtimeEnvironmentId: true, queue: true, concurrencyKey: true },
