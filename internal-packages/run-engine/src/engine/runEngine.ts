@@ -768,6 +768,11 @@ export class RunEngine {
     return this.core.latestSnapshot(runIdOf(runIdOrFriendly));
   }
 
+  /** One snapshot of a run (any, not only the latest); null when the run has no such snapshot. */
+  async getSnapshot(runIdOrFriendly: string, snapshotIdOrFriendly: string): Promise<TaskRunExecutionSnapshot | null> {
+    return engineStore.findSnapshot(this.core.store, runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly));
+  }
+
   async completeRunAttempt(runIdOrFriendly: string, snapshotIdOrFriendly: string, completion: CompletionInput): Promise<CompleteAttemptResult> {
     const runId = runIdOf(runIdOrFriendly);
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
