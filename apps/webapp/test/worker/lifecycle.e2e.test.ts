@@ -21,6 +21,8 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
   }, 60_000);
   afterEach(async () => {
     await h.stopWorkers();
+    const logs = h.workerLogs.splice(0);
+    if (process.env.SHOW_WORKER_LOGS && logs.length > 0) console.log(logs.join("\n"));
   }, 60_000);
 
   test("a triggered run is executed by the worker and completes with its output", async () => {
