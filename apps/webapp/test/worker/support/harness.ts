@@ -23,7 +23,9 @@ export type Harness = {
   server: TestServer;
   engine: RunEngine;
   store: RunStore;
+  /** The dev environment (the workers' `devSecretKey`), and the prod one for isolation checks. */
   environment: AuthenticatedEnvironment;
+  prodEnvironment: AuthenticatedEnvironment;
   /** The URL workers use (the server, or the front proxy in front of it). */
   apiUrl: string;
   /** Whether the server itself serves the public trigger route (else the front proxy does). */
@@ -64,7 +66,8 @@ export async function createHarness(server: TestServer, split: boolean): Promise
   const prisma: ControlPlaneClient = createControlPlaneClient({ connectionString: server.databaseUrl, max: 2 });
   const resolver = new PrismaControlPlaneResolver({ client: prisma });
   const environment = await resolver.resolveEnvByApiKey(server.devSecretKey);
-  if (!environment) throw new Error("the test server's dev environment was not bootstrapped");
+  const prodEnvironment = await resolver.resolveEnvByApiKey(server.prodSecretKey);
+  if (!environment || !prodEnvironment) throw new Error("the test server's environments were not bootstrapped");
   const engine = new RunEngine({
     runStore: store,
     resolver,
@@ -93,6 +96,7 @@ export async function createHarness(server: TestServer, split: boolean): Promise
     engine,
     store,
     environment,
+    prodEnvironment,
     apiUrl,
     serverHasPublicApi,
     workerLogs,
