@@ -195,8 +195,11 @@ for (const mode of MODES) {
         const parentLatest = (await h.engine.getLatestSnapshot(parentRun.id))!;
         expect(parentLatest.executionStatus).toBe("EXECUTING_WITH_WAITPOINTS");
         expect((await h.engine.continueStatus(parentRun.id, parentLatest.id)).status).toBe("waiting");
+        // The worker still holds its pre-trigger snapshot: heartbeat and continue accept it and point at the new one.
+        expect(await h.engine.heartbeat(parent.runId, parent.snapshotId)).toMatchObject({ snapshotId: parentLatest.id, executionStatus: "EXECUTING_WITH_WAITPOINTS" });
+        expect(await h.engine.continueStatus(parent.runId, parent.snapshotId)).toEqual({ status: "waiting", snapshotId: parentLatest.id });
 
-        const poll = h.engine.continueStatus(parentRun.id, parentLatest.id, 5000);
+        const poll = h.engine.continueStatus(parentRun.id, parent.snapshotId, 5000);
         const r = await runOnce(h, async (execution) => {
           expect(execution.run.id).toBe(child.friendlyId);
           return { ok: true, output: '{"y":4}' };

@@ -18,6 +18,7 @@ for (const mode of MODES) {
         const first = await startOne(h);
         // No heartbeat: the stall job fails attempt 1 and requeues the run.
         await waitFor(async () => (await h.engine.getLatestSnapshot(run.id))?.executionStatus === "QUEUED", 5000);
+        await waitFor(async () => failures.length > 0, 2000);
         expect(failures).toEqual(["TASK_RUN_STALLED_EXECUTING"]);
         await expect(h.engine.completeRunAttempt(first.runId, first.snapshotId, { ok: true })).rejects.toMatchObject({ status: 409 });
         const second = await runOnce(h, async (execution) => {

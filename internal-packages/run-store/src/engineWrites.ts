@@ -10,6 +10,7 @@ import type {
   Waitpoint,
 } from "@internal/run-ops-database";
 import type { RunStore } from "./runStore.js";
+import { insertRunStatement, transitionStatement } from "./sqlWrites.js";
 import type { RunTablesClient } from "./types.js";
 
 export type SnapshotWrite = {
@@ -42,14 +43,14 @@ export type RunUpdateData = Omit<
   "executionSnapshots" | "blockedByWaitpoints" | "associatedWaitpoint"
 >;
 
-/** True for a Postgres unique violation surfaced by Prisma (optionally on a given column). */
+/** True for a Postgres unique violation surfaced by Prisma, raw or not (optionally on a given column/constraint). */
 export function isUniqueViolation(error: unknown, column?: string): boolean {
   if (!error || typeof error !== "object") return false;
-  const e = error as { code?: string; meta?: { target?: unknown; driverAdapterError?: unknown }; message?: string };
-  if (e.code !== "P2002") return false;
-  if (!column) return true;
+  const e = error as { code?: string; meta?: Record<string, unknown>; message?: string };
   const text = JSON.stringify(e.meta ?? {}) + String(e.message ?? "");
-  return text.includes(column);
+  const unique = e.code === "P2002" || (e.code === "P2010" && /23505|unique constraint/i.test(text)) || /23505/.test(text);
+  if (!unique) return false;
+  return column ? text.includes(column) : true;
 }
 
 function snapshotRow(s: SnapshotWrite) {
@@ -81,18 +82,15 @@ export function snapshotFromWrite(runId: string, s: SnapshotWrite): TaskRunExecu
 // ---------------------------------------------------------------------------------------------------
 // Runs and snapshots
 
-/** One statement (Prisma nests it in a transaction): the run, its first snapshot, and maybe its RUN waitpoint. */
+/** One statement: the run, its first snapshot, and maybe its RUN waitpoint. */
 export async function createRunWithSnapshot(
   store: RunStore,
   input: { run: RunCreateData; snapshot?: SnapshotWrite; associatedWaitpoint?: Omit<WaitpointCreateData, "completedByTaskRunId"> }
 ): Promise<TaskRun> {
-  const client = store.clientFor(input.run.id);
-  return client.taskRun.create({
-    data: {
-      ...input.run,
-      ...(input.snapshot ? { executionSnapshots: { create: [snapshotRow(input.snapshot)] } } : {}),
-      ...(input.associatedWaitpoint ? { associatedWaitpoint: { create: input.associatedWaitpoint } } : {}),
-    },
+  return insertRunStatement(store.clientFor(input.run.id), {
+    run: input.run as Record<string, unknown>,
+    snapshot: input.snapshot ? snapshotRow(input.snapshot) : undefined,
+    waitpoint: input.associatedWaitpoint as Record<string, unknown> | undefined,
   });
 }
 
@@ -108,6 +106,15 @@ export async function findLatestSnapshot(store: RunStore, runId: string): Promis
   });
 }
 
+/** The newest valid snapshots, newest first. */
+export async function listRecentSnapshots(store: RunStore, runId: string, limit: number): Promise<TaskRunExecutionSnapshot[]> {
+  return store.clientFor(runId).taskRunExecutionSnapshot.findMany({
+    where: { runId, isValid: true },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit,
+  });
+}
+
 export async function findSnapshot(store: RunStore, runId: string, snapshotId: string): Promise<TaskRunExecutionSnapshot | null> {
   return store.clientFor(runId).taskRunExecutionSnapshot.findFirst({ where: { id: snapshotId, runId } });
 }
@@ -119,19 +126,13 @@ export async function listSnapshots(store: RunStore, runId: string): Promise<Tas
   });
 }
 
-/**
- * Updates the run and appends a snapshot in one statement. `expectStatus` guards the run row (the
- * caller holds the run lock; this is a second line of defence).
- */
+/** Updates the run and appends a snapshot in one statement (the caller holds the run lock). */
 export async function writeRunTransition(
   store: RunStore,
   runId: string,
   input: { run?: RunUpdateData; snapshot: SnapshotWrite }
 ): Promise<TaskRun> {
-  return store.clientFor(runId).taskRun.update({
-    where: { id: runId },
-    data: { ...(input.run ?? {}), executionSnapshots: { create: [snapshotRow(input.snapshot)] } },
-  });
+  return transitionStatement(store.clientFor(runId), runId, (input.run ?? {}) as Record<string, unknown>, snapshotRow(input.snapshot));
 }
 
 export async function updateRunRow(store: RunStore, runId: string, data: RunUpdateData): Promise<TaskRun> {
@@ -139,11 +140,11 @@ export async function updateRunRow(store: RunStore, runId: string, data: RunUpda
 }
 
 /** Children of a run that are still running and were triggered with resumeParentOnCompletion. */
-export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: TaskRun["status"][]): Promise<string[]> {
+export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: readonly TaskRun["status"][]): Promise<string[]> {
   const rows = await Promise.all(
     store.allClients().map((client) =>
       client.taskRun.findMany({
-        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: finalStatuses } },
+        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: [...finalStatuses] } },
         select: { id: true },
       })
     )
@@ -414,7 +415,7 @@ export async function countBatchRuns(
   store: RunStore,
   environmentId: string,
   batchId: string,
-  finalStatuses: TaskRun["status"][]
+  finalStatuses: readonly TaskRun["status"][]
 ): Promise<{ total: number; final: number; succeeded: number }> {
   const parts = await Promise.all(
     store.allClients().map(async (client) => {

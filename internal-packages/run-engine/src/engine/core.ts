@@ -14,7 +14,7 @@ import { z } from "zod";
 import type { EngineEventBus } from "../eventBus/index.js";
 import type { RunLocker } from "../locks/index.js";
 import type { RunQueue } from "../runQueue/index.js";
-import { HEARTBEAT_STATUSES } from "./statuses.js";
+import { HEARTBEAT_STATUSES, isExecuting } from "./statuses.js";
 import { RunNotFoundError, StaleSnapshotError } from "./errors.js";
 import type { EngineLogger, HeartbeatTimeouts } from "./types.js";
 
@@ -108,6 +108,32 @@ export class EngineCore {
       throw new StaleSnapshotError(runId, snapshotId, latest?.id ?? null, latest?.executionStatus ?? null);
     }
     return latest;
+  }
+
+  /**
+   * The latest snapshot for a worker that holds `snapshotId` of the current execution. The engine may
+   * have moved on without the worker's help (a triggerAndWait blocked it, waitpoints continued it, a
+   * cancel is pending): a snapshot of the same attempt whose successors are all executing (or the
+   * final PENDING_CANCEL) is still accepted. Anything else is stale (409).
+   */
+  async currentExecution(runId: string, snapshotId: string): Promise<{ latest: TaskRunExecutionSnapshot; newer: TaskRunExecutionSnapshot[] }> {
+    const recent = await engineStore.listRecentSnapshots(this.store, runId, 25);
+    const latest = recent[0];
+    if (!latest) throw new RunNotFoundError(runId);
+    if (latest.id === snapshotId) return { latest, newer: [] };
+    const index = recent.findIndex((s) => s.id === snapshotId);
+    const given = recent[index];
+    const stale = () => new StaleSnapshotError(runId, snapshotId, latest.id, latest.executionStatus);
+    if (index < 0 || !isExecuting(given.executionStatus)) throw stale();
+    const newer = recent.slice(0, index);
+    const sameExecution = newer.every(
+      (s, i) =>
+        s.attemptNumber === given.attemptNumber &&
+        s.runStatus !== "RETRYING_AFTER_FAILURE" &&
+        (isExecuting(s.executionStatus) || (i === 0 && s.executionStatus === "PENDING_CANCEL"))
+    );
+    if (!sameExecution) throw stale();
+    return { latest, newer: newer.reverse() };
   }
 
   /**

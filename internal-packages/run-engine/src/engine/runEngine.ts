@@ -231,11 +231,12 @@ export class RunEngine {
     this.ttlLoop.start();
   }
 
-  async stop(deadlineMs = 10_000): Promise<void> {
-    if (this.started) {
-      this.started = false;
-      await Promise.all([this.jobWorker.stop(deadlineMs), this.ttlLoop.stop(deadlineMs)]);
-    }
+  /** Stops the background workers; false when in-flight work outlived the deadline. */
+  async stop(deadlineMs = 10_000): Promise<boolean> {
+    if (!this.started) return true;
+    this.started = false;
+    const results = await Promise.all([this.jobWorker.stop(deadlineMs), this.ttlLoop.stop(deadlineMs)]);
+    return results.every(Boolean);
   }
 
   /** Stops workers and closes Redis connections. */
@@ -322,7 +323,7 @@ export class RunEngine {
   async #resolveQueueName(input: TriggerInput): Promise<{ name: string; queueId: string | null }> {
     if (input.queue) return { name: sanitizeQueueName(input.queue), queueId: input.lockedQueueId ?? null };
     try {
-      const version = await this.#latestWorkerForTrigger(input.environment.id, input.lockToVersion);
+      const version = await this.#latestWorker(input.environment.id, input.lockToVersion);
       const task = version?.tasks.find((t) => t.slug === input.taskIdentifier);
       if (task?.queue) return { name: task.queue.name, queueId: task.queue.id };
     } catch (error) {
@@ -331,10 +332,11 @@ export class RunEngine {
     return { name: `task/${input.taskIdentifier}`, queueId: null };
   }
 
-  // Triggers without an explicit queue look up the task's queue on the current worker. The resolver
-  // does not cache "newest worker"; a 2 s engine-side memo keeps that off the hot path.
+  // Triggers without an explicit queue, and dequeues, look up the current worker. The resolver does not
+  // cache "newest worker"; a 2 s engine-side memo keeps that off the hot path (other processes see a
+  // newly registered worker within 2 s).
   readonly #workerMemo = new Map<string, { at: number; value: Promise<ResolvedWorkerVersion | null> }>();
-  #latestWorkerForTrigger(environmentId: string, version?: string): Promise<ResolvedWorkerVersion | null> {
+  #latestWorker(environmentId: string, version?: string): Promise<ResolvedWorkerVersion | null> {
     const key = `${environmentId}:${version ?? ""}`;
     const hit = this.#workerMemo.get(key);
     if (hit && Date.now() - hit.at < 2000) return hit.value;
@@ -565,7 +567,9 @@ export class RunEngine {
     const key = options.workerId ? `id:${options.workerId}` : `v:${options.version ?? ""}`;
     let found = cache.get(key);
     if (!found) {
-      found = this.core.resolver.resolveWorkerVersion(environmentId, options);
+      // The newest worker is memoised for 2 s (registerWorker clears it in-process); pinned ones are
+      // cached by the resolver itself.
+      found = options.workerId ? this.core.resolver.resolveWorkerVersion(environmentId, options) : this.#latestWorker(environmentId, options.version);
       cache.set(key, found);
     }
     return found;
@@ -754,13 +758,20 @@ export class RunEngine {
     };
   }
 
-  /** Pushes the heartbeat deadline out. A stale snapshot id is rejected (409). */
-  async heartbeat(runIdOrFriendly: string, snapshotIdOrFriendly: string): Promise<{ snapshotId: string }> {
+  /**
+   * Pushes the heartbeat deadline out and returns the run's current snapshot (it moves without the
+   * worker when a triggerAndWait blocks the run or waitpoints continue it). A snapshot from a previous
+   * execution is rejected (409).
+   */
+  async heartbeat(
+    runIdOrFriendly: string,
+    snapshotIdOrFriendly: string
+  ): Promise<{ snapshotId: string; snapshotFriendlyId: string; executionStatus: TaskRunExecutionSnapshot["executionStatus"] }> {
     const runId = runIdOf(runIdOrFriendly);
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
-    const latest = await this.core.requireLatest(runId, snapshotId);
+    const { latest } = await this.core.currentExecution(runId, snapshotId);
     await this.core.armHeartbeat(runId, latest);
-    return { snapshotId: latest.id };
+    return { snapshotId: latest.id, snapshotFriendlyId: snapshotFriendlyId(latest.id), executionStatus: latest.executionStatus };
   }
 
   /** The latest snapshot of a run (worker polling). */
@@ -778,15 +789,7 @@ export class RunEngine {
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
     const after: AfterEffects = [];
     const result = await this.core.lockRun(runId, async () => {
-      const [latest, run] = await Promise.all([this.core.latestSnapshot(runId), this.core.requireRun(runId)]);
-      if (!latest) throw new RunNotFoundError(runId);
-      if (latest.id !== snapshotId) {
-        if (latest.executionStatus === "PENDING_CANCEL" && latest.previousSnapshotId === snapshotId) {
-          const finished = await this.#finalizeCancel(run, latest, after);
-          return this.#result("RUN_FINISHED", finished.run, finished.snapshot);
-        }
-        throw new StaleSnapshotError(runId, snapshotId, latest.id, latest.executionStatus);
-      }
+      const [{ latest }, run] = await Promise.all([this.core.currentExecution(runId, snapshotId), this.core.requireRun(runId)]);
       if (latest.executionStatus === "PENDING_CANCEL") {
         const finished = await this.#finalizeCancel(run, latest, after);
         return this.#result("RUN_FINISHED", finished.run, finished.snapshot);
@@ -1374,8 +1377,13 @@ export class RunEngine {
     return this.waitpoints.createManualWaitpoint(input);
   }
 
-  completeWaitpoint(waitpointIdOrFriendly: string, input: CompleteWaitpointInput = {}) {
-    return this.waitpoints.completeWaitpoint(fromFriendlyId(waitpointIdOrFriendly, "waitpoint"), input);
+  /** First completion wins. With `environmentId`, a waitpoint of another environment is not found (404). */
+  async completeWaitpoint(waitpointIdOrFriendly: string, input: CompleteWaitpointInput & { environmentId?: string } = {}) {
+    const id = fromFriendlyId(waitpointIdOrFriendly, "waitpoint");
+    if (input.environmentId && !(await this.core.store.findWaitpoint({ id, environmentId: input.environmentId }))) {
+      throw new NotFoundError(`Waitpoint ${waitpointIdOrFriendly} not found`);
+    }
+    return this.waitpoints.completeWaitpoint(id, input);
   }
 
   async waitForDuration(runIdOrFriendly: string, snapshotIdOrFriendly: string, date: Date, options?: { idempotencyKey?: string; idempotencyKeyTTL?: string }) {
@@ -1437,4 +1445,3 @@ export class RunEngine {
   }
 }
 
-export { StaleSnapshotError };

@@ -173,7 +173,7 @@ export class WaitpointSystem {
     options: { idempotencyKey?: string; idempotencyKeyTTL?: string } = {}
   ): Promise<BlockResult & { waitpointId: string; waitpointFriendlyId: string }> {
     return this.core.lockRun(runId, async () => {
-      const latest = await this.core.requireLatest(runId, snapshotId);
+      const { latest } = await this.core.currentExecution(runId, snapshotId);
       if (!isExecuting(latest.executionStatus)) throw new InvalidRunStateError(runId, latest.executionStatus, "wait");
       const run = await this.core.requireRun(runId);
       let waitpoint: Waitpoint | null = null;
@@ -214,7 +214,7 @@ export class WaitpointSystem {
   async blockRunWithWaitpoint(runId: string, snapshotId: string, waitpointIds: string[], options: { timeout?: Date } = {}): Promise<BlockResult> {
     if (waitpointIds.length === 0) throw new ValidationError("No waitpoints to wait for");
     return this.core.lockRun(runId, async () => {
-      const latest = await this.core.requireLatest(runId, snapshotId);
+      const { latest } = await this.core.currentExecution(runId, snapshotId);
       if (!isExecuting(latest.executionStatus)) throw new InvalidRunStateError(runId, latest.executionStatus, "wait");
       const run = await this.core.requireRun(runId);
       const result = await this.blockLocked(run, latest, waitpointIds, {});
@@ -477,16 +477,12 @@ export class WaitpointSystem {
     if (latest.executionStatus === "FINISHED") {
       return { status: "finished", snapshotId: latest.id, snapshotFriendlyId: friendly, runStatus: latest.runStatus };
     }
-    if (latest.id === snapshotId) {
-      if (latest.executionStatus === "EXECUTING_WITH_WAITPOINTS") return { status: "waiting", snapshotId: latest.id };
-      if (latest.executionStatus === "EXECUTING") {
-        return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints: await this.completedWaitpointsFor(runId, latest) };
-      }
-      throw new InvalidRunStateError(runId, latest.executionStatus, "continue");
-    }
-    if (latest.executionStatus === "EXECUTING" && latest.previousSnapshotId === snapshotId) {
-      return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints: await this.completedWaitpointsFor(runId, latest) };
-    }
-    throw new StaleSnapshotError(runId, snapshotId, latest.id, latest.executionStatus);
+    const { newer } = await this.core.currentExecution(runId, snapshotId);
+    if (latest.executionStatus === "EXECUTING_WITH_WAITPOINTS") return { status: "waiting", snapshotId: latest.id };
+    if (latest.executionStatus !== "EXECUTING") throw new InvalidRunStateError(runId, latest.executionStatus, "continue");
+    // Everything completed since the caller's snapshot (normally one continuation), oldest first.
+    const carrying = newer.length > 0 ? newer.filter((s) => s.executionStatus === "EXECUTING") : [latest];
+    const completedWaitpoints = (await Promise.all(carrying.map((s) => this.completedWaitpointsFor(runId, s)))).flat();
+    return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints };
   }
 }
