@@ -29,6 +29,12 @@ class MethodNotAllowedError extends RunplaneError {
   }
 }
 
+export class UnsupportedMediaTypeError extends RunplaneError {
+  constructor(contentType: string) {
+    super("unsupported_media_type", `Content-Type must be application/x-ndjson, got "${contentType}"`, 415);
+  }
+}
+
 export function apiLoader(options: ApiRouteOptions, handler: ApiHandler) {
   return ({ request, params, context }: LoaderFunctionArgs) =>
     withErrorResponse(async () => {
