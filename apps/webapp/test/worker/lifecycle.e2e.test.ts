@@ -71,7 +71,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     });
     await h.startWorker({ tasks: [later] });
     const delayUntil = new Date(Date.now() + 2_000);
-    const runId = await h.trigger("delayed", {}, { delayUntil });
+    const runId = await h.trigger("delayed", {}, { delay: delayUntil.toISOString() });
     expect((await h.run(runId)).status).toBe("DELAYED");
     const run = await h.waitForStatus(runId, FINAL_STATUSES);
     expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
@@ -94,7 +94,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
       },
     });
     const runId = await h.trigger("cancelled-while-queued", {});
-    await h.engine.cancelRun(runId);
+    await h.cancel(runId);
     expect((await h.run(runId)).status).toBe("CANCELED");
     await h.startWorker({ tasks: [never] });
     const control = await h.trigger("cancelled-while-queued", {});
@@ -126,7 +126,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     const runId = await h.trigger("cancelled-while-executing", {});
     await running;
     const cancelledAt = Date.now();
-    await h.engine.cancelRun(runId);
+    await h.cancel(runId);
     expect(await h.engine.getLatestSnapshot(runId)).toMatchObject({ executionStatus: "PENDING_CANCEL" });
     // The worker learns of it on its next heartbeat (500 ms here), aborts the task and acknowledges.
     await h.waitForExecutionStatus(runId, "FINISHED", 10_000);

@@ -190,7 +190,8 @@ describe.each([{ split: false }, { split: true }])("worker protocol over HTTP (s
     });
 
     const stale = await call("POST", runPath(runId, snapshotId, "attempts/start"), {});
-    expect(stale).toEqual({ status: 409, body: { error: "stale snapshot", latestSnapshotId: started.body.snapshotId } });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({ error: "stale snapshot", latestSnapshotId: started.body.snapshotId });
     const staleBeat = await call("POST", runPath(runId, snapshotId, "heartbeat"), {});
     expect(staleBeat.status).toBe(409);
     expect(staleBeat.body.latestSnapshotId).toBe(started.body.snapshotId);
@@ -256,11 +257,13 @@ describe.each([{ split: false }, { split: true }])("worker protocol over HTTP (s
     const version = await register("token-task");
     const { runId, snapshotId } = await executingRun("token-task", version);
     expect((await call("POST", runPath(runId, snapshotId, "wait/token"), { waitpointId: "waitpoint_nope" })).status).toBe(404);
-    const prodEnv = await h.engine.createManualWaitpoint({ environment: h.prodEnvironment });
-    expect((await call("POST", runPath(runId, snapshotId, "wait/token"), { waitpointId: prodEnv.waitpoint.friendlyId })).status).toBe(404);
+    const prodToken = await call("POST", "/api/v1/waitpoints/tokens", {}, server.prodSecretKey);
+    expect(prodToken.status).toBe(200);
+    expect((await call("POST", runPath(runId, snapshotId, "wait/token"), { waitpointId: prodToken.body.id })).status).toBe(404);
     expect((await h.engine.getLatestSnapshot(runId))?.executionStatus).toBe("EXECUTING");
 
-    const { waitpoint } = await h.engine.createManualWaitpoint({ environment: h.environment });
+    const token = await call("POST", "/api/v1/waitpoints/tokens", {});
+    const waitpoint = { friendlyId: token.body.id as string };
     const waited = await call("POST", runPath(runId, snapshotId, "wait/token"), {
       waitpointId: waitpoint.friendlyId,
       timeout: new Date(Date.now() + 500).toISOString(),
@@ -302,9 +305,13 @@ describe.each([{ split: false }, { split: true }])("worker protocol over HTTP (s
     // Cancelled while executing: continue says cancelled with the PENDING_CANCEL snapshot; acknowledging finishes it.
     const held = call("GET", `${runPath(parent.runId, resumed.body.snapshotId, "continue")}?waitMs=15000`);
     await sleep(200);
-    await h.engine.cancelRun(parent.runId);
+    await h.cancel(parent.runId);
     const cancelled = await held;
     expect(cancelled.body).toEqual({ status: "cancelled", snapshotId: expect.stringMatching(/^snapshot_/) });
+    // A worker still computing learns it from its next heartbeat: 409 naming the PENDING_CANCEL snapshot.
+    const beatAfterCancel = await call("POST", runPath(parent.runId, resumed.body.snapshotId, "heartbeat"));
+    expect(beatAfterCancel.status).toBe(409);
+    expect(beatAfterCancel.body.latestSnapshotId).toBe(cancelled.body.snapshotId);
     const ack = await call("POST", runPath(parent.runId, cancelled.body.snapshotId, "attempts/complete"), {
       completion: { ok: false, error: { type: "INTERNAL_ERROR", code: "TASK_RUN_CANCELLED", message: "cancelled" }, skipRetrying: true },
     });
