@@ -35,7 +35,7 @@ export type Harness = {
   startWorker(options: Omit<StartWorkerOptions, "apiUrl" | "secretKey">): Promise<RunningWorker>;
   /** Stops every worker this harness started. */
   stopWorkers(): Promise<void>;
-  /** Worker log lines at warn and above, for assertions and failure output. */
+  /** Worker log lines at warn and above (all of them with SHOW_WORKER_LOGS; WORKER_LOG_LEVEL=debug for more). */
   workerLogs: string[];
   close(): Promise<void>;
 };
@@ -150,8 +150,8 @@ export async function createHarness(server: TestServer, split: boolean): Promise
         secretKey: server.devSecretKey,
         version: `test.${++versions}.${Date.now()}`,
         heartbeatIntervalMs: 500,
-        logLevel: "warn",
-        logSink: (line) => void workerLogs.push(line),
+        logLevel: (process.env.WORKER_LOG_LEVEL as "debug" | "info" | undefined) ?? "warn",
+        logSink: (line, level) => void ((level === "warn" || level === "error" || process.env.SHOW_WORKER_LOGS) && workerLogs.push(line)),
         ...options,
       });
       workers.push(worker);
