@@ -1,4 +1,4 @@
-import { task } from "@runplane/worker";
+import { metadata, task } from "@runplane/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { createHarness, decodeOutput, FINAL_STATUSES, type Harness } from "./support/harness";
@@ -36,6 +36,29 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
     expect(run.attemptNumber).toBe(1);
     expect(decodeOutput(run.output, run.outputType)).toEqual({ doubled: 42, attempt: 1, runId });
+  });
+
+  test("the run's metadata reaches the task, and the task's metadata changes are stored before it completes", async () => {
+    const progress = task({
+      id: "progress",
+      run: async () => {
+        const seen = metadata.current();
+        metadata.set("progress", 1);
+        metadata.append("steps", "done");
+        return { seen };
+      },
+    });
+    await h.startWorker({ tasks: [progress] });
+    const res = await fetch(`${h.apiUrl}/api/v1/tasks/progress/trigger`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.devSecretKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ payload: {}, options: { metadata: { progress: 0, owner: "ada" } } }),
+    });
+    const { id: runId } = (await res.json()) as { id: string };
+    const run = await h.waitForStatus(runId, FINAL_STATUSES);
+    expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
+    expect(decodeOutput(run.output, run.outputType)).toEqual({ seen: { progress: 0, owner: "ada" } });
+    expect(decodeOutput(run.metadata, run.metadataType)).toEqual({ progress: 1, owner: "ada", steps: ["done"] });
   });
 
   test("a throwing task is retried with backoff and ends COMPLETED_WITH_ERRORS after maxAttempts", async () => {
