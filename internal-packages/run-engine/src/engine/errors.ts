@@ -12,8 +12,8 @@ export class StaleSnapshotError extends ConflictError {
   }
 }
 
-/** The run is not in a state that allows the call (HTTP 409). */
-export class InvalidRunStateError extends ConflictError {
+/** The run is not in a state that allows the call (HTTP 422: a valid request the run's state refuses). */
+export class InvalidRunStateError extends UnprocessableError {
   constructor(
     readonly runId: string,
     readonly executionStatus: string,
@@ -26,6 +26,16 @@ export class InvalidRunStateError extends ConflictError {
 export class RunNotFoundError extends NotFoundError {
   constructor(readonly runId: string) {
     super(`Run ${runId} not found`);
+  }
+}
+
+/** The snapshot id does not name a snapshot of this run (HTTP 404). */
+export class SnapshotNotFoundError extends NotFoundError {
+  constructor(
+    readonly runId: string,
+    readonly snapshotId: string
+  ) {
+    super(`Snapshot ${snapshotId} not found`);
   }
 }
 
