@@ -17,4 +17,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     },
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
+  const { mollifier } = runtime;
+  runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
+  runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });
 }
