@@ -86,13 +86,22 @@ async function runExists(deps: DrainerHandlerDeps, friendlyId: string): Promise<
  * exhausted): write a SYSTEM_FAILURE row under the promised id, keeping the batch and parent links so
  * nothing waits forever on a run that never appears. Nothing is written when the run already exists
  * (the replay succeeded and only bookkeeping failed) or the snapshot names no environment. A
- * retryable write error makes the drainer requeue the entry and try again later.
+ * retryable write error makes the drainer requeue the entry and try again later. Attempts exhausted
+ * on retryable errors replay again instead (see below): only a run that cannot be created fails.
  */
 export function createTerminalFailureHandler(deps: DrainerHandlerDeps) {
+  const replay = createDrainerHandler(deps);
   return async function onTerminalFailure(entry: TerminalEntry, failure: DrainFailure): Promise<void> {
     const parsed = entry.snapshot ? safeParseBufferedTrigger(entry.snapshot) : null;
     if (!parsed) {
       deps.logger.error("mollifier drainer: terminal failure of an unreadable snapshot; no run row written", { runId: entry.runId, ...failure });
+      return;
+    }
+    if (failure.cause === "max-attempts-exhausted") {
+      // Retryable errors all along (Postgres unreachable, pool exhausted): an outage is not the run's
+      // fault. Replay once more; if the store is still down this throws a retryable error and the
+      // drainer requeues with its capped backoff, so entries wait out the outage instead of failing.
+      await replay({ ...entry, snapshot: entry.snapshot! });
       return;
     }
     // throws when the store is unreachable: the drainer then requeues (a retryable error)
