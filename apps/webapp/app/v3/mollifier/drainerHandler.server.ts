@@ -1,6 +1,6 @@
 import { CreateCancelledRunConflictError, type RunEngine } from "@internal/run-engine";
 import type { RunStore } from "@internal/run-store";
-import type { DrainEntry, DrainFailure, TerminalEntry } from "@runplane/redis-worker/mollifier";
+import { isRetryableDrainError, type DrainEntry, type DrainFailure, type TerminalEntry } from "@runplane/redis-worker/mollifier";
 import { errorMessage } from "./gate.server";
 import { parseBufferedTrigger, safeParseBufferedTrigger, triggerInputForReplay, type ParsedBufferedTrigger } from "./snapshot.server";
 import type { MollifierLog } from "./types.server";
@@ -91,7 +91,7 @@ async function runExists(deps: DrainerHandlerDeps, friendlyId: string): Promise<
  */
 export function createTerminalFailureHandler(deps: DrainerHandlerDeps) {
   const replay = createDrainerHandler(deps);
-  return async function onTerminalFailure(entry: TerminalEntry, failure: DrainFailure): Promise<void> {
+  return async function onTerminalFailure(entry: TerminalEntry, failure: DrainFailure): Promise<void | "materialised"> {
     const parsed = entry.snapshot ? safeParseBufferedTrigger(entry.snapshot) : null;
     if (!parsed) {
       deps.logger.error("mollifier drainer: terminal failure of an unreadable snapshot; no run row written", { runId: entry.runId, ...failure });
@@ -102,7 +102,7 @@ export function createTerminalFailureHandler(deps: DrainerHandlerDeps) {
       // fault. Replay once more; if the store is still down this throws a retryable error and the
       // drainer requeues with its capped backoff, so entries wait out the outage instead of failing.
       await replay({ ...entry, snapshot: entry.snapshot! });
-      return;
+      return "materialised";
     }
     // throws when the store is unreachable: the drainer then requeues (a retryable error)
     if ((await deps.runStore.findRun({ friendlyId: parsed.friendlyId }, { id: true })) !== null) return;
@@ -126,4 +126,23 @@ export function createTerminalFailureHandler(deps: DrainerHandlerDeps) {
     });
     deps.logger.error("mollifier drainer: terminal failure, SYSTEM_FAILURE row written", { runId: parsed.friendlyId, ...failure, error: errorMessage(failure.message) });
   };
+}
+
+const UNAVAILABLE_MESSAGE =
+  /not currently accepting connections|terminating connection|connection (is )?(closed|ended)|Client has encountered a connection error|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|Can't reach database|Server has closed the connection|socket hang up|Timed out fetching a new connection/i;
+
+/**
+ * The drainer's retry classification for replays: the package's (network codes, Prisma pool and
+ * connectivity codes, Postgres connection SQLSTATEs) plus the shapes a database that refuses or drops
+ * connections takes through the pg driver adapter (messages, SQLSTATE 55000 "not accepting
+ * connections", class 08/57), looked for through `cause` chains.
+ */
+export function isRetryableReplayError(error: unknown, depth = 0): boolean {
+  if (isRetryableDrainError(error)) return true;
+  if (!(error instanceof Error) || depth > 4) return false;
+  const record = error as Error & { code?: unknown; originalCode?: unknown; cause?: unknown };
+  const code = typeof record.originalCode === "string" ? record.originalCode : typeof record.code === "string" ? record.code : "";
+  if (code === "55000" || code.startsWith("08") || code.startsWith("57P")) return true;
+  if (UNAVAILABLE_MESSAGE.test(error.message)) return true;
+  return record.cause !== undefined && isRetryableReplayError(record.cause, depth + 1);
 }

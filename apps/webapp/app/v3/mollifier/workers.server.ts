@@ -2,7 +2,7 @@ import { BackgroundLoop } from "@runplane/core/lifecycle";
 import { MollifierDrainer, MollifierStaleSweep, type MollifierBuffer } from "@runplane/redis-worker/mollifier";
 import type { BackgroundWorker } from "~/services/backgroundWorkers.server";
 import type { MollifierConfig } from "./config.server";
-import { createDrainerHandler, createTerminalFailureHandler, type DrainerHandlerDeps } from "./drainerHandler.server";
+import { createDrainerHandler, createTerminalFailureHandler, isRetryableReplayError, type DrainerHandlerDeps } from "./drainerHandler.server";
 import { errorMessage } from "./gate.server";
 import type { MollifierLog } from "./types.server";
 
@@ -19,6 +19,7 @@ export function createDrainerWorker(
     buffer: deps.buffer,
     handler: createDrainerHandler(deps),
     onTerminalFailure: createTerminalFailureHandler(deps),
+    isRetryable: isRetryableReplayError,
     concurrency: deps.config.concurrency,
     batchSize: deps.config.batchSize,
     maxAttempts: deps.config.maxAttempts,
