@@ -20,9 +20,12 @@ export function bufferedRunMatchesFilters(run: TaskRun, filters: Partial<ListRun
   if (filters.createdFrom && run.createdAt.getTime() < filters.createdFrom.getTime()) return false;
   if (filters.createdTo && run.createdAt.getTime() > filters.createdTo.getTime()) return false;
   if (filters.batchId && !(run.batchId && (filters.batchId === run.batchId || filters.batchId === toFriendlyId("batch", run.batchId)))) return false;
-  if (filters.queues && !filters.queues.some((q) => q === run.queue || `task/${q}` === run.queue)) return false;
+  if (filters.queues && !filters.queues.includes(run.queue)) return false;
   if (filters.machines && !(run.machinePreset && filters.machines.includes(run.machinePreset))) return false;
-  if (filters.regions && !filters.regions.includes(run.workerQueue)) return false;
+  if (filters.regions) {
+    const annotations = run.annotations as { region?: unknown } | null;
+    if (!(annotations && typeof annotations.region === "string" && filters.regions.includes(annotations.region))) return false;
+  }
   return true;
 }
 
