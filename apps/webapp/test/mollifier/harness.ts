@@ -64,6 +64,7 @@ export async function setupHarness(options: { env?: Record<string, string>; data
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: redis.keyPrefix,
       MOLLIFIER_TRIP_THRESHOLD: "5",
+      MOLLIFIER_TRIP_WINDOW_MS: "5000",
       MOLLIFIER_HOLD_MS: "2000",
       MOLLIFIER_DRAIN_CONCURRENCY: "20",
       MOLLIFIER_DRAIN_BATCH_SIZE: "50",
