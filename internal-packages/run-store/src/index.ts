@@ -35,3 +35,5 @@ export {
   type EnvironmentCleanupOptions,
   type EnvironmentCleanupResult,
 } from "./cleanup.js";
+export * as apiQueries from "./apiQueries.js";
+export type { ListPosition, RunPageQuery, TokenPageQuery } from "./apiQueries.js";
