@@ -75,7 +75,7 @@ describe("with a real buffer", () => {
     await h?.close();
   });
 
-  const path = (overrides: Partial<TriggerPathInput> & { trigger?: Partial<TriggerPathInput["trigger"]> } = {}, buffer?: MollifierBuffer) =>
+  const path = (overrides: Omit<Partial<TriggerPathInput>, "trigger"> & { trigger?: Partial<TriggerPathInput["trigger"]> } = {}, buffer?: MollifierBuffer) =>
     triggerWithMollifier(
       {
         buffer: buffer ?? h.mollifier.buffer,

@@ -32,8 +32,15 @@ export type TriggerPathInput = {
 };
 
 export type TriggerPathHooks<R> = {
-  /** The pass-through: `engine.trigger` and whatever the service does with its result. */
+  /** `engine.trigger` (and whatever the service does with its result), run here. */
   next: () => Promise<R>;
+  /**
+   * Not diverted, and nothing to do after the engine call: the caller may answer "not handled" and
+   * call the engine itself. Default: `next`.
+   */
+  passThrough?: () => Promise<R>;
+  /** Last changes to the input before it is buffered (e.g. the real root of a child). */
+  beforeBuffer?: (trigger: TriggerInput) => Promise<TriggerInput>;
   /** The run id of a pass-through result (to publish an idempotency claim). */
   runIdOf: (result: R) => string;
   /** The response of a buffered (or buffered-cached) trigger. */
@@ -48,7 +55,13 @@ export type TriggerPathHooks<R> = {
  * 3. the gate: buffered → synthetic `{ id, isCached:false }`; else pass through.
  */
 export async function triggerWithMollifier<R>(deps: TriggerPathDeps, input: TriggerPathInput, hooks: TriggerPathHooks<R>): Promise<R> {
-  const { trigger, options } = input;
+  const { options } = input;
+  let trigger = input.trigger;
+  const passThrough = hooks.passThrough ?? hooks.next;
+  const mollify = async (decision: Extract<GateDecision, { action: "mollify" }>) => {
+    if (hooks.beforeBuffer) trigger = await hooks.beforeBuffer(trigger);
+    return mollifyTrigger(deps, { trigger, decision: decision.decision });
+  };
   const env = trigger.environment;
   const bypass = !deps.config.enabled || options.isBatchItem === true || Boolean(options.debounce) || Boolean(options.oneTimeUseToken);
   const enrolled = parseOrgMollifierFlag(input.orgFeatureFlags).enabled;
@@ -67,7 +80,7 @@ export async function triggerWithMollifier<R>(deps: TriggerPathDeps, input: Trig
   const key = trigger.idempotencyKey;
   if (bypass || !enrolled || !key) {
     const decision = await gate();
-    return decision.action === "mollify" ? hooks.buffered(await mollifyTrigger(deps, { trigger, decision: decision.decision })) : hooks.next();
+    return decision.action === "mollify" ? hooks.buffered(await mollify(decision)) : passThrough();
   }
 
   const tuple = { envId: env.id, taskIdentifier: trigger.taskIdentifier, idempotencyKey: key };
@@ -78,9 +91,9 @@ export async function triggerWithMollifier<R>(deps: TriggerPathDeps, input: Trig
     if (!(await waitForMaterialisation(deps, { runId: held, environmentId: env.id, timeoutMs: deps.config.mutateSafetyNetMs }))) {
       throw new ServiceUnavailableError("The run holding this idempotency key is still being created; please retry");
     }
-    return hooks.next();
+    return passThrough();
   }
-  if (options.resumeParentOnCompletion) return hooks.next();
+  if (options.resumeParentOnCompletion) return passThrough();
 
   const claim = await claimOrAwait(deps, {
     ...tuple,
@@ -93,7 +106,7 @@ export async function triggerWithMollifier<R>(deps: TriggerPathDeps, input: Trig
     // the winner published its run: a row (the engine returns it, cached) or a buffered entry
     const buffered = await lookupBufferedIdempotency(deps, { ...tuple, organizationId: env.organizationId });
     if (buffered) return hooks.buffered({ id: buffered, isCached: true, isMollified: true });
-    return hooks.next();
+    return passThrough();
   }
 
   try {
@@ -101,7 +114,7 @@ export async function triggerWithMollifier<R>(deps: TriggerPathDeps, input: Trig
     let result: R;
     let runId: string;
     if (decision.action === "mollify") {
-      const mollified = await mollifyTrigger(deps, { trigger, decision: decision.decision });
+      const mollified = await mollify(decision);
       runId = mollified.id;
       result = await hooks.buffered(mollified);
     } else {
