@@ -1,13 +1,6 @@
-import { RunplaneError } from "@runplane/core";
 import { NDJSON_CONTENT_TYPES, StreamBatchItemsResponse } from "@runplane/core/schemas";
 import { streamBatchItemsForApi } from "~/runEngine/services/batchTrigger.server";
-import { apiAction, json, requireParam } from "~/services/apiRoute.server";
-
-class UnsupportedMediaTypeError extends RunplaneError {
-  constructor(contentType: string) {
-    super("unsupported_media_type", `Content-Type must be application/x-ndjson, got "${contentType}"`, 415);
-  }
-}
+import { UnsupportedMediaTypeError, apiAction, json, requireParam } from "~/services/apiRoute.server";
 
 /** POST /api/v3/batches/{id}/items (NDJSON, one item per line) → `{ id, itemsAccepted, itemsDeduplicated, sealed, … }`. Phase 2. */
 export const action = apiAction({ allowJwt: true }, {

@@ -1,4 +1,5 @@
 import type { Runtime } from "~/services/runtime.server";
+import { longPolls } from "~/v3/workerProtocol/longPolls.server";
 
 /**
  * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
@@ -20,4 +21,6 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
   const { mollifier } = runtime;
   runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
   runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });
+  // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
+  runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
 }
