@@ -2,8 +2,9 @@
  * `pnpm bench:burst` — the mollifier benchmarks (shared/reference/anchors.md §5), sized for a
  * 2-core box: real production servers on fresh databases, 10 environments in 3 organisations.
  *
- * - B1 trigger acceptance: closed loop (50 connections, 1 KB payload) against the mollifier OFF and
- *   forced ON (threshold 1: every trigger buffered), then an open loop at 75 % of each arm's max.
+ * - B1 trigger acceptance: closed loop (50 connections, 1 KB payload) against the mollifier OFF,
+ *   forced ON (threshold 1: every trigger buffered) with the drainer off (the pure accept path) and
+ *   on (accept + drain in one process), then an open loop at 75 % of each arm's max.
  * - B2 burst absorption: an open-loop step of BENCH_BURST triggers (default 20k) at BENCH_RATE/s from
  *   10 envs in 3 orgs, one env sending 90 %, mollifier ON (default trip) vs OFF: % accepted, HTTP
  *   p99, time until every run is a durable row, peak buffered, PG/Redis CPU, Redis peak memory.
@@ -160,7 +161,8 @@ async function b1() {
   const cpuRows: [string, string | number][] = [];
   for (const [label, env] of [
     ["mollifier off", { MOLLIFIER_ENABLED: "false" }],
-    ["mollifier forced on (threshold 1)", { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "60000" }],
+    ["forced on (threshold 1), drainer off: the accept path", { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "60000", MOLLIFIER_DRAINER_ENABLED: "false" }],
+    ["forced on (threshold 1), drainer on", { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "60000" }],
   ] as const) {
     const server = await startServer(env);
     try {

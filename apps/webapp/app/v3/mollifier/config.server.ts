@@ -22,6 +22,8 @@ export type MollifierConfig = {
     leaseMs: number;
     /** What SIGTERM gives the drainer to finish in-flight replays (inside the shutdown deadline). */
     stopDeadlineMs: number;
+    /** Replays wait (≤ 2 s each) while the event loop lags more than this: accepting keeps priority. 0 = off. */
+    maxLoopLagMs: number;
   };
   staleSweep: { enabled: boolean; intervalMs: number; thresholdMs: number; shardCount: number; leaseMs: number };
   /** Mutations on an entry that is being drained wait this long for the drain to settle. */
@@ -67,6 +69,7 @@ export function mollifierConfigFromEnv(env: Env): MollifierConfig {
       maxAttempts: env.MOLLIFIER_DRAIN_MAX_ATTEMPTS,
       leaseMs: DRAIN_LEASE_MS,
       stopDeadlineMs: Math.max(0, stopDeadlineMs),
+      maxLoopLagMs: env.MOLLIFIER_DRAIN_MAX_LOOP_LAG_MS,
     },
     staleSweep: {
       enabled: env.MOLLIFIER_STALE_SWEEP_ENABLED,

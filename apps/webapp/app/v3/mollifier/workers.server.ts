@@ -4,6 +4,7 @@ import type { BackgroundWorker } from "~/services/backgroundWorkers.server";
 import type { MollifierConfig } from "./config.server";
 import { createDrainerHandler, createTerminalFailureHandler, isRetryableReplayError, type DrainerHandlerDeps } from "./drainerHandler.server";
 import { errorMessage } from "./gate.server";
+import { LoopLagGate } from "./loopLagGate.server";
 import type { MollifierLog } from "./types.server";
 
 /**
@@ -15,9 +16,15 @@ import type { MollifierLog } from "./types.server";
 export function createDrainerWorker(
   deps: DrainerHandlerDeps & { buffer: MollifierBuffer; config: MollifierConfig["drainer"] }
 ): BackgroundWorker & { drainer: MollifierDrainer } {
+  const replay = createDrainerHandler(deps);
+  // created on start: the sampler's timer must not run in processes that never drain
+  let gate: LoopLagGate | undefined;
   const drainer = new MollifierDrainer({
     buffer: deps.buffer,
-    handler: createDrainerHandler(deps),
+    handler: async (entry) => {
+      await gate?.waitForCalm();
+      await replay(entry);
+    },
     onTerminalFailure: createTerminalFailureHandler(deps),
     isRetryable: isRetryableReplayError,
     concurrency: deps.config.concurrency,
@@ -29,8 +36,16 @@ export function createDrainerWorker(
   return {
     name: "mollifier-drainer",
     drainer,
-    start: () => drainer.start(),
-    stop: (deadlineMs: number) => drainer.stop({ deadlineMs: Math.min(deadlineMs, deps.config.stopDeadlineMs) }),
+    start: () => {
+      if (deps.config.maxLoopLagMs > 0) gate ??= new LoopLagGate({ maxLagMs: deps.config.maxLoopLagMs });
+      drainer.start();
+    },
+    stop: async (deadlineMs: number) => {
+      const stopped = await drainer.stop({ deadlineMs: Math.min(deadlineMs, deps.config.stopDeadlineMs) });
+      gate?.close();
+      gate = undefined;
+      return stopped;
+    },
   };
 }
 
