@@ -235,7 +235,7 @@ async function b2Arm(label: string, env: Record<string, string>, chartPath?: str
     let chart: string | undefined;
     if (chartPath) {
       chart = writeLineChart(chartPath, {
-        title: `B2: ${BURST} triggers at ${RATE}/s, 10 envs / 3 orgs (one 90 %) — ${label}`,
+        title: `B2: ${BURST} triggers at ${RATE}/s, 10 envs / 3 orgs (one 90 %): ${label}`,
         xLabel: "time (s)",
         yLabel: "per second",
         y2Label: "buffered",
