@@ -140,11 +140,11 @@ export async function updateRunRow(store: RunStore, runId: string, data: RunUpda
 }
 
 /** Children of a run that are still running and were triggered with resumeParentOnCompletion. */
-export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: TaskRun["status"][]): Promise<string[]> {
+export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: readonly TaskRun["status"][]): Promise<string[]> {
   const rows = await Promise.all(
     store.allClients().map((client) =>
       client.taskRun.findMany({
-        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: finalStatuses } },
+        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: [...finalStatuses] } },
         select: { id: true },
       })
     )
@@ -415,7 +415,7 @@ export async function countBatchRuns(
   store: RunStore,
   environmentId: string,
   batchId: string,
-  finalStatuses: TaskRun["status"][]
+  finalStatuses: readonly TaskRun["status"][]
 ): Promise<{ total: number; final: number; succeeded: number }> {
   const parts = await Promise.all(
     store.allClients().map(async (client) => {

@@ -1,4 +1,5 @@
 import type { Runtime } from "~/services/runtime.server";
+import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.server";
 import { longPolls } from "~/v3/workerProtocol/longPolls.server";
 
 /**
@@ -20,4 +21,5 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
   );
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
+  registerRealtimeBackgroundWorker(runtime);
 }

@@ -1,0 +1,3 @@
+import { runplaneProject } from "../../vitest.shared";
+
+export default runplaneProject("@runplane/bench-kit");
