@@ -82,7 +82,7 @@ describe.each(MODES)("published SDK 4.8.3 ($mode)", ({ split }) => {
     configure({ baseURL: server.baseUrl, accessToken: server.devSecretKey });
   });
 
-  const poll = <T extends string>(id: T) => runs.poll(id, { pollIntervalMs: 200 });
+  const poll = (id: string) => runs.poll(id, { pollIntervalMs: 200 });
 
   test("trigger with every option; retrieve shows them", async () => {
     const handle = await tasks.trigger(
