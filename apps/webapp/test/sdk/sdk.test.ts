@@ -1,3 +1,6 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import * as worker from "@runplane/worker";
 import {
   AuthenticationError,
@@ -9,12 +12,14 @@ import {
   batch,
   configure,
   idempotencyKeys,
+  metadata,
   runs,
+  tags,
   tasks,
   wait,
 } from "@trigger.dev/sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { countRows, MODES } from "../api/support/api";
+import { api, countRows, MODES } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 /**
@@ -302,5 +307,61 @@ describe.each(MODES)("published SDK 4.8.3 ($mode)", ({ split }) => {
     expect(await countRows(server, "TaskRun")).toBe(before);
     // The run was not touched by the refused calls.
     expect((await runs.retrieve(mine.id)).status).toBe("DELAYED");
+  });
+
+  test("in-task calls of the published client (tags.add, metadata with parent/root operations, refresh, run-scoped keys)", async () => {
+    // The client's own task runtime globals, set the way a worker built on @trigger.dev/core would.
+    const coreDir = path.join(path.dirname(createRequire(import.meta.url).resolve("@trigger.dev/sdk/package.json")), "..", "core");
+    const core = await import(pathToFileURL(path.join(coreDir, "dist/esm/v3/index.js")).href);
+    const workers = await import(pathToFileURL(path.join(coreDir, "dist/esm/v3/workers/index.js")).href);
+
+    // Outside a task the client never sends parentRunId, so the tree is made over raw HTTP.
+    const make = async (role: string, options: Record<string, unknown>) =>
+      (await api(server, "POST", "/api/v1/tasks/sdk-echo/trigger", { body: { payload: { role }, options: { delay: "1h", ...options } } })).body as { id: string };
+    const root = await make("root", { metadata: { log: [] } });
+    const parent = await make("parent", { parentRunId: root.id });
+    const child = await make("child", { parentRunId: parent.id, tags: ["t0"] });
+    const manager = new workers.StandardMetadataManager(core.apiClientManager.clientOrThrow());
+    manager.runId = child.id;
+    core.taskContext.setGlobalTaskContext({
+      ctx: { run: { id: child.id, tags: ["t0"], isTest: false }, attempt: { number: 1 }, task: { id: "sdk-echo" } },
+      worker: { id: "w", version: "1" },
+      isWarmStart: false,
+    });
+    core.runMetadata.setGlobalManager(manager);
+    try {
+      await tags.add(["in-task", "second"]);
+      metadata.set("progress", 0.5);
+      metadata.append("steps", "a");
+      metadata.increment("count", 3);
+      metadata.decrement("count", 1);
+      // A real worker installs the manager before the SDK is imported; the SDK's `metadata.parent` /
+      // `metadata.root` were bound at import, so the live ones are read from the runtime here.
+      core.runMetadata.parent.set("childDone", true);
+      core.runMetadata.root.append("log", "child says hi");
+      await metadata.flush();
+      expect(metadata.current()).toEqual({ progress: 0.5, steps: ["a"], count: 2 });
+      await metadata.refresh();
+      expect(metadata.current()).toEqual({ progress: 0.5, steps: ["a"], count: 2 });
+
+      const scoped = await idempotencyKeys.create("per-run");
+      const first = await tasks.trigger("sdk-echo", {}, { idempotencyKey: scoped, delay: "1h" });
+      expect((await tasks.trigger("sdk-echo", {}, { idempotencyKey: scoped, delay: "1h" })).id).toBe(first.id);
+    } finally {
+      // Leave the process outside any task again (the manager cannot be replaced, only removed).
+      const globals = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[Symbol.for("dev.trigger.ts.api")];
+      delete globals?.["task-context"];
+      delete globals?.["run-metadata"];
+      manager.reset();
+    }
+    const childRun = await runs.retrieve(child.id);
+    expect(childRun.tags).toEqual(["in-task", "second", "t0"]);
+    expect(childRun.metadata).toEqual({ progress: 0.5, steps: ["a"], count: 2 });
+    expect((await runs.retrieve(parent.id)).metadata).toEqual({ childDone: true });
+    expect((await runs.retrieve(root.id)).metadata).toEqual({ log: ["child says hi"] });
+    expect(childRun.relatedRuns.parent?.id).toBe(parent.id);
+    expect(childRun.relatedRuns.root?.id).toBe(root.id);
+    // Inside a task, triggers carry the caller as parent automatically.
+    expect(childRun.relatedRuns.children?.map((c) => c.idempotencyKey)).toEqual(["per-run"]);
   });
 });
