@@ -64,12 +64,24 @@ describe.each(MODES)("published SDK 4.8.3 ($mode)", ({ split }) => {
     },
   });
 
+  const fanout = worker.task({
+    id: "sdk-fanout",
+    run: async (payload: { n: number }, { ctx }) => {
+      const child = await ctx.triggerAndWait<{ echo: unknown }>("sdk-echo", { single: true });
+      const results = await ctx.batchTriggerAndWait<{ echo: unknown }>(
+        "sdk-echo",
+        Array.from({ length: payload.n }, (_, i) => ({ payload: { i } }))
+      );
+      return { child: child.ok ? child.output.echo : null, batch: results.runs.map((r) => (r.ok ? r.output.echo : null)), batchId: results.id };
+    },
+  });
+
   beforeAll(async () => {
     server = await startTestServer({ split });
     running = await worker.startWorker({
       apiUrl: server.baseUrl,
       secretKey: server.devSecretKey,
-      tasks: [echo, fail, meta, waiter, slow],
+      tasks: [echo, fail, meta, waiter, slow, fanout],
       concurrency: 10,
       heartbeatIntervalMs: 500,
       pollWaitMs: 2_000,
@@ -175,6 +187,19 @@ describe.each(MODES)("published SDK 4.8.3 ($mode)", ({ split }) => {
     }
     throw new Error(`batch ${batchId} did not complete`);
   }
+
+  test("inside a task: triggerAndWait and batchTriggerAndWait through the trigger and batch routes", async () => {
+    const handle = await tasks.trigger("sdk-fanout", { n: 3 });
+    const done = await poll(handle.id);
+    expect(done.status).toBe("COMPLETED");
+    const output = done.output as { child: unknown; batch: unknown[]; batchId: string };
+    expect(output.child).toEqual({ single: true });
+    expect(output.batch).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(done.relatedRuns.children).toHaveLength(4);
+    const batchRun = await runs.retrieve((await batch.retrieve(output.batchId)).runs[0]!);
+    expect(batchRun).toMatchObject({ triggerFunction: "batchTriggerAndWait", depth: 1, batchId: output.batchId });
+    expect(batchRun.relatedRuns.parent?.id).toBe(handle.id);
+  });
 
   test("list with filters and pages", async () => {
     const ids: string[] = [];
