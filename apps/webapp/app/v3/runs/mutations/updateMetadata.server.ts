@@ -1,4 +1,5 @@
 import { apiQueries, type TaskRun } from "@internal/run-store";
+import { findRunForApi } from "~/v3/runs/findRunForApi.server";
 import { NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError, toFriendlyId } from "@runplane/core";
 import {
   ErrorMessage,
@@ -11,7 +12,7 @@ import {
   type UpdateMetadataRequestBody,
 } from "@runplane/core/schemas";
 import { getRuntime } from "~/services/runtime.server";
-import { findRunForApi, requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.server";
+import { requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.server";
 
 /** A finished run's metadata may still be written this long after it completed (late flushes). */
 const COMPLETED_GRACE_MS = 3600_000;
