@@ -87,6 +87,8 @@ export const EnvObjectSchema = z.object({
   RUN_OPS_DATABASE_URL: optional(postgresUrl()),
   RUN_OPS_SPLIT_ENABLED: bool(false),
   RUN_OPS_MINT_NEW_IDS: bool(false),
+  /** Boot with split off even though RUN_OPS_DATABASE_URL holds runs (they answer 410 until split is on again). */
+  RUN_OPS_ALLOW_SPLIT_OFF_WITH_RUNS: bool(false),
 
   REDIS_URL: redisUrl(),
   /** Prepended to every Redis key the webapp writes (engine, mollifier, rate limits): lets several instances or test servers share one Redis. */

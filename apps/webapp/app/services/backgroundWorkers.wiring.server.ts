@@ -19,7 +19,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     },
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
+  registerRealtimeBackgroundWorker(runtime);
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
-  registerRealtimeBackgroundWorker(runtime);
 }

@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 // Subpaths, not the package index: the index also exports vitest fixtures, which break outside vitest.
-import { TEST_REDIS_URL } from "@internal/testcontainers/config";
+import { TEST_REDIS_URL, testSplitModeFromEnv } from "@internal/testcontainers/config";
 import { createTestDatabase, type TestDatabase } from "@internal/testcontainers/postgres";
 import { createTestRedis, type TestRedis } from "@internal/testcontainers/redis";
 
@@ -33,7 +33,7 @@ export function freePort(): Promise<number> {
 export type TestServerOptions = {
   /** Extra environment variables (e.g. MOLLIFIER_TRIP_THRESHOLD). */
   env?: Record<string, string>;
-  /** Two databases with split mode on, minting NEW (ksuid) run ids. */
+  /** Two databases with split mode on, minting NEW (ksuid) run ids. Default: RUNPLANE_TEST_SPLIT (off when unset). */
   split?: boolean;
   /** Extra node flags for the server process (e.g. `--cpu-prof` when profiling a benchmark). */
   nodeArgs?: string[];
@@ -72,7 +72,8 @@ function randomKey(kind: "dev" | "prod"): string {
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const controlPlane: TestDatabase = await createTestDatabase("control-plane");
-  const runOps: TestDatabase | undefined = options.split ? await createTestDatabase("run-ops") : undefined;
+  const split = options.split ?? testSplitModeFromEnv() ?? false;
+  const runOps: TestDatabase | undefined = split ? await createTestDatabase("run-ops") : undefined;
   const redis = createTestRedis();
   const port = await freePort();
   const devSecretKey = randomKey("dev");

@@ -3,7 +3,10 @@ import { startTestServer, type TestServer } from "./serverProcess";
 
 export { freePort, startTestServer, type TestServer, type TestServerOptions } from "./serverProcess";
 
-/** vitest fixture: `serverTest("…", async ({ server }) => …)` gets a fresh single-database server. */
+/**
+ * vitest fixture: `serverTest("…", async ({ server }) => …)` gets a fresh server: single-database, or
+ * split (two databases, NEW ids) when RUNPLANE_TEST_SPLIT=1 — the same test files then run in split mode.
+ */
 export const serverTest = test.extend<{ server: TestServer }>({
   server: async ({}, use) => {
     const server = await startTestServer();
