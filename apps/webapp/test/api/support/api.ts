@@ -60,17 +60,11 @@ export async function runRow(server: TestServer, friendlyId: string): Promise<Re
 /**
  * The database mode of this pass: single, or split when RUNPLANE_TEST_SPLIT=1 (scripts/test.sh runs the
  * API and SDK suites a second time that way). Suites use `describe.each(MODES)` so the mode shows in
- * test names; RUNPLANE_TEST_SPLIT=both runs the two modes in one pass.
+ * the test names.
  */
-export const MODES: ReadonlyArray<{ mode: "single" | "split"; split: boolean }> =
-  process.env.RUNPLANE_TEST_SPLIT?.trim().toLowerCase() === "both"
-    ? [
-        { mode: "single", split: false },
-        { mode: "split", split: true },
-      ]
-    : testSplitModeFromEnv()
-      ? [{ mode: "split", split: true }]
-      : [{ mode: "single", split: false }];
+export const MODES: ReadonlyArray<{ mode: "single" | "split"; split: boolean }> = testSplitModeFromEnv()
+  ? [{ mode: "split", split: true }]
+  : [{ mode: "single", split: false }];
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, label = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
