@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import {
   classifyResidency,
+  deriveFriendlyId,
   generateCuid,
   generateFriendlyId,
   generateKsuid,
@@ -50,5 +51,27 @@ describe("ids", () => {
     const unregister = registerIdShape({ name: "base32hex26", residency: "NEW", matches: (id) => /^[0-9a-v]{26}$/.test(id) });
     expect(classifyResidency("0123456789abcdefghijklmnop")).toBe("NEW");
     unregister();
+  });
+});
+
+describe("deriveFriendlyId", () => {
+  it("is deterministic, keeps the seed's family and timestamp, and differs per salt", () => {
+    for (const kind of ["LEGACY", "NEW"] as const) {
+      const batch = generateFriendlyId("batch", kind);
+      const a = deriveFriendlyId("run", batch, "item:0");
+      expect(deriveFriendlyId("run", batch, "item:0")).toBe(a);
+      expect(deriveFriendlyId("run", batch, "item:1")).not.toBe(a);
+      expect(a.startsWith("run_")).toBe(true);
+      expect(classifyResidency(a)).toBe(kind === "NEW" ? "NEW" : "LEGACY");
+      const bare = fromFriendlyId(a, "run");
+      if (kind === "NEW") {
+        expect(isKsuid(bare)).toBe(true);
+        expect(ksuidTimestamp(bare).getTime()).toBe(ksuidTimestamp(fromFriendlyId(batch, "batch")).getTime());
+      } else {
+        expect(isCuid(bare)).toBe(true);
+        expect(bare.slice(0, 9)).toBe(fromFriendlyId(batch, "batch").slice(0, 9));
+      }
+    }
+    expect(() => deriveFriendlyId("run", "batch_not-an-id", "x")).toThrow(/unknown id shape/);
   });
 });

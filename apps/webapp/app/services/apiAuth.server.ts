@@ -47,7 +47,8 @@ export async function authenticateApiRequest(request: Request, options: Authenti
   if (!token) throw new UnauthorizedError(ErrorMessage.invalidApiKey);
   const { resolver } = getRuntime();
 
-  if (isPublicToken(token)) {
+  // Secret keys never parse as JWTs: skip the (throwing) decode for them.
+  if (!token.startsWith("tr_") && isPublicToken(token)) {
     if (!options.allowJwt) throw new UnauthorizedError(ErrorMessage.invalidApiKey);
     const environmentId = peekPublicTokenSubject(token);
     const environment = environmentId ? await resolver.resolveAuthenticatedEnv(environmentId) : null;

@@ -55,6 +55,10 @@ export class ApiRateLimiter {
 
   async #environmentOf(token: string | undefined): Promise<string | undefined> {
     if (!token) return undefined;
+    if (token.startsWith("tr_")) {
+      const env = await this.runtime.resolver.resolveEnvByApiKey(token);
+      return env && env.apiKey === token ? env.id : undefined;
+    }
     if (isPublicToken(token)) {
       const sub = peekPublicTokenSubject(token);
       const env = sub ? await this.runtime.resolver.resolveAuthenticatedEnv(sub) : null;
@@ -62,9 +66,7 @@ export class ApiRateLimiter {
       // Only a genuine token may spend its environment's budget.
       return (await verifyPublicToken(token, env.apiKey)).ok ? env.id : undefined;
     }
-    if (!token.startsWith("tr_")) return undefined;
-    const env = await this.runtime.resolver.resolveEnvByApiKey(token);
-    return env && env.apiKey === token ? env.id : undefined;
+    return undefined;
   }
 }
 

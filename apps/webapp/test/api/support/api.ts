@@ -1,3 +1,4 @@
+import { testSplitModeFromEnv } from "@internal/testcontainers";
 import pg from "pg";
 import type { TestServer } from "../../support/testServer";
 
@@ -56,10 +57,14 @@ export async function runRow(server: TestServer, friendlyId: string): Promise<Re
   return undefined;
 }
 
-export const MODES = [
-  { mode: "single", split: false },
-  { mode: "split", split: true },
-] as const;
+/**
+ * The database mode of this pass: single, or split when RUNPLANE_TEST_SPLIT=1 (scripts/test.sh runs the
+ * API and SDK suites a second time that way). Suites use `describe.each(MODES)` so the mode shows in
+ * the test names.
+ */
+export const MODES: ReadonlyArray<{ mode: "single" | "split"; split: boolean }> = testSplitModeFromEnv()
+  ? [{ mode: "split", split: true }]
+  : [{ mode: "single", split: false }];
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, label = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,6 @@
 import { apiQueries, type TaskRun } from "@internal/run-store";
-import { NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from "@runplane/core";
+import { findRunForApi } from "~/v3/runs/findRunForApi.server";
+import { NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError, toFriendlyId } from "@runplane/core";
 import {
   ErrorMessage,
   MAX_STORED_METADATA_BYTES,
@@ -36,7 +37,7 @@ function checkKeys(field: string, operations: MetadataOperation[] | undefined): 
 }
 
 async function reread(run: TaskRun): Promise<TaskRun> {
-  const fresh = await getRuntime().runStore.findRun({ id: run.id, environmentId: run.runtimeEnvironmentId });
+  const fresh = await findRunForApi({ id: run.runtimeEnvironmentId }, run.friendlyId);
   if (!fresh) throw new NotFoundError(ErrorMessage.runNotFound);
   return fresh;
 }
@@ -92,8 +93,7 @@ async function writeMetadata(start: TaskRun, change: (current: JsonObject) => Js
 async function relative(run: TaskRun, which: "parent" | "root"): Promise<TaskRun> {
   const id = which === "parent" ? run.parentTaskRunId : run.rootTaskRunId;
   if (!id) return run;
-  const [found] = await apiQueries.findRunsByIds(getRuntime().runStore, run.runtimeEnvironmentId, [id]);
-  return found ?? run;
+  return (await findRunForApi({ id: run.runtimeEnvironmentId }, toFriendlyId("run", id))) ?? run;
 }
 
 /**
