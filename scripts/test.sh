@@ -19,13 +19,13 @@ trap 'rm -f "$report" "$split_report"' EXIT
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 
-# Split-mode pass: the end-to-end webapp suites (API through the published SDK, worker protocol,
-# realtime) again against servers with two databases minting NEW (ksuid) run ids. The engine suite
-# already runs both modes in the pass above. Skipped when arguments narrowed the run.
+# Split-mode pass: the end-to-end webapp suites (API through the published SDK, realtime)
+# again against servers with two databases minting NEW (ksuid) run ids. The engine and worker suites
+# already run both modes in the pass above. Skipped when arguments narrowed the run.
 if [ "$#" -eq 0 ]; then
   log "tests (split mode: control plane + run-ops databases)"
   RUNPLANE_TEST_SPLIT=1 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$split_report" \
-    --project @runplane/webapp apps/webapp/test/sdk apps/webapp/test/api apps/webapp/test/worker apps/webapp/test/realtime || status=$?
+    --project @runplane/webapp apps/webapp/test/sdk apps/webapp/test/api apps/webapp/test/realtime || status=$?
 fi
 
 # One plain closing line with the counts of both passes, for readers of the CI log.
