@@ -1,9 +1,8 @@
 import { classifyResidency, fromFriendlyId, generateFriendlyId } from "@runplane/core";
 import { describe, expect, it, vi } from "vitest";
+import { mintBatchFriendlyId, mintRunFriendlyId } from "~/runEngine/trigger/mintRunId.server";
 import {
   decideRunIdMintKind,
-  mintBatchFriendlyId,
-  mintRunFriendlyId,
   mintSettings,
   parseFlagBoolean,
   resolveRunIdMintKind,
@@ -83,16 +82,17 @@ describe("resolveRunIdMintKind: children, batches and batch items inherit their 
 
 describe("minting helpers", () => {
   it("mint ids of the decided family", () => {
-    const settings = mintSettings({ splitEnabled: true, mintKind: "NEW" });
-    expect(settings).toEqual({ splitEnabled: true, mintNewIds: true });
-    const run = mintRunFriendlyId({ ...settings });
+    const runOps = { splitEnabled: true, mintKind: "NEW" as const };
+    expect(mintSettings(runOps)).toEqual({ splitEnabled: true, mintNewIds: true });
+    const run = mintRunFriendlyId({ runOps });
     expect(run.startsWith("run_")).toBe(true);
     expect(classifyResidency(run)).toBe("NEW");
-    expect(classifyResidency(mintRunFriendlyId({ ...settings, orgFeatureFlags: { runOpsMintNewIds: false } }))).toBe("LEGACY");
-    const batch = mintBatchFriendlyId({ ...settings, parentFriendlyId: LEGACY_PARENT });
+    expect(classifyResidency(mintRunFriendlyId({ runOps, orgFeatureFlags: { runOpsMintNewIds: false } }))).toBe("LEGACY");
+    expect(classifyResidency(mintRunFriendlyId({ runOps, parentRunFriendlyId: LEGACY_PARENT }))).toBe("LEGACY");
+    const batch = mintBatchFriendlyId({ runOps, parentRunFriendlyId: LEGACY_PARENT });
     expect(batch.startsWith("batch_")).toBe(true);
     expect(classifyResidency(batch)).toBe("LEGACY");
-    expect(classifyResidency(mintRunFriendlyId({ splitEnabled: false, mintNewIds: true }))).toBe("LEGACY");
+    expect(classifyResidency(mintRunFriendlyId({ runOps: { splitEnabled: false, mintKind: "LEGACY" } }))).toBe("LEGACY");
   });
 
   it("parseFlagBoolean", () => {

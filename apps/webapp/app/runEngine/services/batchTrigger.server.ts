@@ -39,7 +39,11 @@ export async function createBatchForApi(environment: AuthenticatedEnvironment, b
   const { batch, isCached } = await engine.createBatch({
     environment: toEngineEnvironment(environment),
     runCount: body.runCount,
-    friendlyId: mintBatchFriendlyId({ mintKind: runOps.mintKind, parentRunFriendlyId: parent?.friendlyId }),
+    friendlyId: mintBatchFriendlyId({
+      runOps,
+      orgFeatureFlags: environment.organization.featureFlags,
+      parentRunFriendlyId: parent?.friendlyId,
+    }),
     idempotencyKey: body.idempotencyKey,
     parentRunId: parent?.friendlyId,
     resumeParentOnCompletion: body.resumeParentOnCompletion,

@@ -131,7 +131,8 @@ export class TriggerTaskService {
     });
     const parent = item?.parent ?? (await resolveParent(request, trigger.parentRunId));
     const friendlyId = mintRunFriendlyId({
-      mintKind: runOps.mintKind,
+      runOps,
+      orgFeatureFlags: request.environment.organization.featureFlags,
       parentRunFriendlyId: parent?.friendlyId,
       batchItem: item ? { batchFriendlyId: item.batchFriendlyId, index: item.index } : undefined,
     });

@@ -7,8 +7,6 @@ export { SplitRefusedError } from "./errors.server";
 export {
   decideRunIdMintKind,
   resolveRunIdMintKind,
-  mintRunFriendlyId,
-  mintBatchFriendlyId,
   mintSettings,
   MINT_NEW_IDS_FLAG,
   type MintKindInput,

@@ -1,4 +1,4 @@
-import { classifyIdShape, fromFriendlyId, generateFriendlyId, type MintKind } from "@runplane/core";
+import { classifyIdShape, fromFriendlyId, type MintKind } from "@runplane/core";
 import { CrossSeamGuardError } from "@internal/run-store";
 import type { RunOpsConfig } from "./config.server";
 
@@ -89,14 +89,4 @@ function anchorKind(friendlyId: string | null | undefined): MintKind | null {
 /** The mint inputs that come from the server's configuration. */
 export function mintSettings(config: Pick<RunOpsConfig, "splitEnabled" | "mintKind">): Pick<MintKindInput, "splitEnabled" | "mintNewIds"> {
   return { splitEnabled: config.splitEnabled, mintNewIds: config.mintKind === "NEW" };
-}
-
-/** `run_<id>` of the decided family: what the trigger service passes to the engine as `friendlyId`. */
-export function mintRunFriendlyId(input: MintKindInput, options?: { onInvalidFlag?: (value: unknown) => void }): string {
-  return generateFriendlyId("run", resolveRunIdMintKind(input, options));
-}
-
-/** `batch_<id>`: a batch of a run inherits the run's shape, a root batch follows the org/env setting. */
-export function mintBatchFriendlyId(input: Omit<MintKindInput, "batchFriendlyId">, options?: { onInvalidFlag?: (value: unknown) => void }): string {
-  return generateFriendlyId("batch", resolveRunIdMintKind(input, options));
 }

@@ -64,12 +64,15 @@ export function replayOverrides(body: ReplayRunRequestBody, now = new Date()): P
 export async function replayRunForApi(environment: ApiEnvironmentRef, runId: string, body: ReplayRunRequestBody | undefined): Promise<{ id: string }> {
   const overrides = body ? replayOverrides(body) : {};
   const original = await requireRunForApi(environment, runId);
-  const { engine, runOps } = getRuntime();
+  const { engine, runOps, resolver } = getRuntime();
+  // A replay is a new root run: it follows the current mint policy, org override included.
+  const org = (await resolver.resolveAuthenticatedEnv(environment.id))?.organization;
+  const friendlyId = mintRunFriendlyId({ runOps, orgFeatureFlags: org?.featureFlags });
   if (original.isBuffered) {
     // no row to replay from yet: the same fields, from the buffered trigger
-    const { run } = await engine.trigger(replayInputFromBufferedRun(original, { ...overrides, friendlyId: mintRunFriendlyId({ mintKind: runOps.mintKind }) }));
+    const { run } = await engine.trigger(replayInputFromBufferedRun(original, { ...overrides, friendlyId }));
     return { id: run.friendlyId };
   }
-  const { run } = await engine.replay(original.id, { ...overrides, friendlyId: mintRunFriendlyId({ mintKind: runOps.mintKind }) });
+  const { run } = await engine.replay(original.id, { ...overrides, friendlyId });
   return { id: run.friendlyId };
 }
