@@ -122,9 +122,9 @@ export const EnvObjectSchema = z.object({
 
   API_RATE_LIMIT_ENABLED: bool(true),
   /** Tokens added to each environment's bucket every API_RATE_LIMIT_REFILL_INTERVAL_MS. */
-  API_RATE_LIMIT_REFILL_RATE: int(250, { min: 1 }),
+  API_RATE_LIMIT_REFILL_RATE: int(10_000, { min: 1 }),
   API_RATE_LIMIT_REFILL_INTERVAL_MS: int(10_000, { min: 1 }),
-  API_RATE_LIMIT_BUCKET_SIZE: int(750, { min: 1 }),
+  API_RATE_LIMIT_BUCKET_SIZE: int(20_000, { min: 1 }),
 
   MOLLIFIER_ENABLED: bool(true),
   MOLLIFIER_TRIP_WINDOW_MS: int(200, { min: 1 }),
