@@ -1,4 +1,4 @@
-export { RunStore, type RunLookup, type ListRunsQuery } from "./runStore.js";
+export { RunStore, type RunLookup, type ListRunsQuery, type ListBatchesQuery, type ListWaitpointsQuery, type KeysetPosition } from "./runStore.js";
 export { RunRouter, type RunStoreDatabases } from "./routing.js";
 export type { RunTablesClient, RunTablesTx } from "./types.js";
 export {
