@@ -1,0 +1,76 @@
+import type { RunTablesPrisma } from "@internal/run-store";
+import { toWaitpointTokenStatus, WAITPOINT_TOKEN_STATUSES, WaitpointTokenStatus } from "@runplane/core/schemas";
+import { z } from "zod";
+import type { EnvironmentScope } from "~/services/dashboardAuth.server";
+import type { Runtime } from "~/services/runtime.server";
+import { packet, timestamp, type Packet, type Timestamp } from "./format";
+import { loadPage, type PageLinks } from "./pagination.server";
+
+const TokenFiltersSchema = z.object({
+  status: WaitpointTokenStatus.optional().catch(undefined),
+  tag: z.preprocess((v) => (typeof v === "string" && v.trim() ? v.trim() : undefined), z.string().max(128).optional()).catch(undefined),
+});
+export type TokenFilters = z.infer<typeof TokenFiltersSchema>;
+
+function statusWhere(status: WaitpointTokenStatus | undefined): RunTablesPrisma.WaitpointWhereInput {
+  switch (status) {
+    case "WAITING":
+      return { status: "PENDING" };
+    case "COMPLETED":
+      return { status: "COMPLETED", outputIsError: false };
+    case "TIMED_OUT":
+      return { status: "COMPLETED", outputIsError: true };
+    default:
+      return {};
+  }
+}
+
+export type TokenRow = {
+  friendlyId: string;
+  status: WaitpointTokenStatus;
+  createdAt: Timestamp;
+  completedAt: Timestamp;
+  timeoutAt: Timestamp;
+  idempotencyKey: string | null;
+  tags: string[];
+  output: Packet;
+};
+
+export type TokensPage = PageLinks & {
+  rows: TokenRow[];
+  filters: TokenFilters;
+  statusOptions: readonly WaitpointTokenStatus[];
+};
+
+/** Wait tokens (MANUAL waitpoints) of an environment, newest first. */
+export async function presentWaitTokens(
+  runtime: Pick<Runtime, "runStore">,
+  scope: EnvironmentScope,
+  url: URL,
+  now: Date = new Date()
+): Promise<TokensPage> {
+  const filters = TokenFiltersSchema.parse({
+    status: url.searchParams.get("status") || undefined,
+    tag: url.searchParams.get("tag") ?? undefined,
+  });
+  const where: RunTablesPrisma.WaitpointWhereInput = {
+    AND: [{ type: "MANUAL" }, statusWhere(filters.status), filters.tag ? { tags: { has: filters.tag } } : {}],
+  };
+  const page = await loadPage(url, (query) => runtime.runStore.listWaitpoints({ environmentId: scope.environment.id, where, ...query }));
+  return {
+    rows: page.rows.map((w) => ({
+      friendlyId: w.friendlyId,
+      status: toWaitpointTokenStatus(w),
+      createdAt: timestamp(w.createdAt, now),
+      completedAt: timestamp(w.completedAt, now),
+      timeoutAt: timestamp(w.completedAfter, now),
+      idempotencyKey: w.userProvidedIdempotencyKey ? w.idempotencyKey : null,
+      tags: w.tags,
+      output: packet(w.output, w.outputType),
+    })),
+    nextHref: page.nextHref,
+    previousHref: page.previousHref,
+    filters,
+    statusOptions: WAITPOINT_TOKEN_STATUSES,
+  };
+}
