@@ -77,25 +77,35 @@ export default function BatchPage() {
         <section className="card">
           <div className="card-header">
             <h2>Runs</h2>
-            <span className="faint">{batch.runs.length + batch.moreRuns}</span>
+            <span className="faint">{batch.runs.length}{batch.moreRuns ? "+" : ""}</span>
           </div>
           {batch.runs.length === 0 ? (
             <div className="note">No runs created yet.</div>
           ) : (
-            <ul style={{ margin: 0, padding: "8px 14px 12px 32px" }}>
-              {batch.runs.map((r) => (
-                <li key={r.friendlyId}>
-                  <Link to={r.href} className="mono">
-                    {r.friendlyId}
-                  </Link>
-                </li>
-              ))}
-              {batch.moreRuns > 0 ? (
-                <li className="muted">
-                  and {batch.moreRuns} more — <Link to={batch.runsHref}>see them in the runs list</Link>
-                </li>
-              ) : null}
-            </ul>
+            <table className="data">
+              <tbody>
+                {batch.runs.map((r) => (
+                  <tr key={r.friendlyId}>
+                    <td>
+                      <Link to={r.href} className="mono">
+                        {r.friendlyId}
+                      </Link>
+                    </td>
+                    <td className="mono muted">{r.taskIdentifier}</td>
+                    <td>
+                      <StatusBadge status={r.status} />
+                    </td>
+                  </tr>
+                ))}
+                {batch.moreRuns ? (
+                  <tr>
+                    <td colSpan={3} className="muted">
+                      More in the <Link to={batch.runsHref}>runs list</Link>.
+                    </td>
+                  </tr>
+                ) : null}
+              </tbody>
+            </table>
           )}
         </section>
       </div>

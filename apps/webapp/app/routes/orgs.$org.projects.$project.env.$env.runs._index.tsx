@@ -76,6 +76,7 @@ export default function RunsPage() {
             ))}
           </select>
           {filters.batch ? <input type="hidden" name="batch" value={filters.batch} /> : null}
+          {filters.queue ? <input type="hidden" name="queue" value={filters.queue} /> : null}
           <button type="submit" className="button">
             Apply
           </button>
@@ -87,6 +88,11 @@ export default function RunsPage() {
           {filters.batch ? (
             <span className="muted">
               Batch <code>{filters.batch}</code>
+            </span>
+          ) : null}
+          {filters.queue ? (
+            <span className="muted">
+              Queue <code>{filters.queue}</code>
             </span>
           ) : null}
         </Form>

@@ -1,10 +1,11 @@
-import { BATCH_STATUSES, BatchStatus } from "@runplane/core/schemas";
+import { BATCH_STATUSES, BatchStatus, toPublicRunStatus, type PublicRunStatus } from "@runplane/core/schemas";
 import { z } from "zod";
 import type { EnvironmentScope } from "~/services/dashboardAuth.server";
 import type { Runtime } from "~/services/runtime.server";
 import { durationBetween, timestamp, type Timestamp } from "./format";
 import { loadPage, type PageLinks } from "./pagination.server";
 import { batchPath, envPath, runPath } from "./paths";
+import { listRunsForDashboard } from "./runSource.server";
 
 export type BatchRow = {
   friendlyId: string;
@@ -73,12 +74,13 @@ export type BatchDetailPage = BatchRow & {
   successfulRunCount: number | null;
   failedRunCount: number | null;
   parentRun: { friendlyId: string; href: string } | null;
-  runs: { friendlyId: string; href: string }[];
-  moreRuns: number;
+  /** The batch's newest runs (the full list is the runs page filtered by batch). */
+  runs: { friendlyId: string; href: string; taskIdentifier: string; status: PublicRunStatus }[];
+  moreRuns: boolean;
   errors: { index: number; taskIdentifier: string; code: string | null; message: string }[];
 };
 
-const RUNS_SHOWN = 100;
+const RUNS_SHOWN = 25;
 
 export async function presentBatch(
   runtime: Pick<Runtime, "runStore">,
@@ -89,7 +91,10 @@ export async function presentBatch(
   if (!/^batch_[A-Za-z0-9]+$/.test(friendlyId)) return null;
   const batch = await runtime.runStore.findBatch({ friendlyId, environmentId: scope.environment.id });
   if (!batch) return null;
-  const errors = await runtime.runStore.listBatchErrors(batch.id);
+  const [errors, runs] = await Promise.all([
+    runtime.runStore.listBatchErrors(batch.id),
+    listRunsForDashboard(runtime, { environmentId: scope.environment.id, where: { batchId: batch.id }, limit: RUNS_SHOWN + 1 }),
+  ]);
   const parentFriendlyId = batch.parentRunId ? (batch.parentRunId.startsWith("run_") ? batch.parentRunId : `run_${batch.parentRunId}`) : null;
   return {
     ...row(scope, batch, now),
@@ -99,11 +104,13 @@ export async function presentBatch(
     successfulRunCount: batch.successfulRunCount,
     failedRunCount: batch.failedRunCount,
     parentRun: parentFriendlyId ? { friendlyId: parentFriendlyId, href: runPath(scope, parentFriendlyId) } : null,
-    runs: batch.runIds.slice(0, RUNS_SHOWN).map((id) => {
-      const runFriendlyId = id.startsWith("run_") ? id : `run_${id}`;
-      return { friendlyId: runFriendlyId, href: runPath(scope, runFriendlyId) };
-    }),
-    moreRuns: Math.max(0, batch.runIds.length - RUNS_SHOWN),
+    runs: runs.slice(0, RUNS_SHOWN).map(({ run }) => ({
+      friendlyId: run.friendlyId,
+      href: runPath(scope, run.friendlyId),
+      taskIdentifier: run.taskIdentifier,
+      status: toPublicRunStatus(run.status),
+    })),
+    moreRuns: runs.length > RUNS_SHOWN,
     errors: errors.map((e) => ({ index: e.index, taskIdentifier: e.taskIdentifier, code: e.errorCode, message: e.error })),
   };
 }

@@ -93,7 +93,7 @@ export async function presentQueues(
         limit: redisLimit ?? row?.concurrencyLimit ?? null,
         paused: redisPaused || (row?.paused ?? false),
         drift: drift.length > 0 ? drift.join("; ") : null,
-        runsHref: `${base}/runs?statuses=QUEUED&period=all`,
+        runsHref: `${base}/runs?statuses=QUEUED&queue=${encodeURIComponent(name)}&period=all`,
       };
     })
   );

@@ -13,7 +13,7 @@ import type { EnvironmentScope } from "~/services/dashboardAuth.server";
 import type { Runtime } from "~/services/runtime.server";
 import { durationBetween, timestamp, type Timestamp } from "./format";
 import { loadPage, type PageLinks } from "./pagination.server";
-import { envPath } from "./paths";
+import { runPath } from "./paths";
 import { listRunsForDashboard } from "./runSource.server";
 
 export const RUN_PERIODS = ["1h", "6h", "24h", "7d", "30d", "all"] as const;
@@ -36,6 +36,7 @@ export const RunListFiltersSchema = z.object({
   statuses: z.array(z.string()).transform((values) => values.filter((v): v is PublicRunStatus => PublicRunStatus.safeParse(v).success)),
   task: optionalText(256),
   tag: optionalText(128),
+  queue: optionalText(256),
   period: z.enum(RUN_PERIODS).catch(DEFAULT_RUN_PERIOD),
   batch: z.preprocess((v) => (typeof v === "string" && /^batch_[A-Za-z0-9]+$/.test(v) ? v : undefined), z.string().optional()),
 });
@@ -46,6 +47,7 @@ export function parseRunListFilters(params: URLSearchParams): RunListFilters {
     statuses: params.getAll("statuses"),
     task: params.get("task") ?? undefined,
     tag: params.get("tag") ?? undefined,
+    queue: params.get("queue") ?? undefined,
     period: params.get("period") ?? DEFAULT_RUN_PERIOD,
     batch: params.get("batch") ?? undefined,
   });
@@ -56,6 +58,7 @@ export function runFiltersWhere(filters: RunListFilters, now: Date): RunTablesPr
   if (filters.statuses.length > 0) where.push({ status: { in: toInternalRunStatuses(filters.statuses) } });
   if (filters.task) where.push({ taskIdentifier: filters.task });
   if (filters.tag) where.push({ runTags: { has: filters.tag } });
+  if (filters.queue) where.push({ queue: filters.queue });
   if (filters.batch) where.push({ batchId: fromFriendlyId(filters.batch, "batch") });
   const periodMs = PERIOD_MS[filters.period];
   if (periodMs !== null) where.push({ createdAt: { gte: new Date(now.getTime() - periodMs) } });
@@ -103,13 +106,12 @@ export async function presentRunList(
     }),
     runtime.resolver.resolveWorkerVersion(scope.environment.id).catch(() => null),
   ]);
-  const base = envPath(scope);
   const rows = page.rows.map(({ record: { run, isBuffered } }): RunListRow => {
     const started = run.startedAt ?? run.executedAt;
     const final = isFinalInternalStatus(run.status as InternalRunStatus);
     return {
       friendlyId: run.friendlyId,
-      href: `${base}/runs/${run.friendlyId}`,
+      href: runPath(scope, run.friendlyId),
       taskIdentifier: run.taskIdentifier,
       status: toPublicRunStatus(run.status),
       internalStatus: run.status,
@@ -128,7 +130,7 @@ export async function presentRunList(
     nextHref: page.nextHref,
     previousHref: page.previousHref,
     filters,
-    isFiltered: filters.statuses.length > 0 || !!filters.task || !!filters.tag || !!filters.batch || filters.period !== DEFAULT_RUN_PERIOD,
+    isFiltered: filters.statuses.length > 0 || !!filters.task || !!filters.tag || !!filters.queue || !!filters.batch || filters.period !== DEFAULT_RUN_PERIOD,
     statusOptions: PUBLIC_RUN_STATUSES,
     periodOptions: RUN_PERIODS,
     taskOptions,
