@@ -3,6 +3,7 @@ import { json } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { ErrorPage } from "~/components/ErrorPage";
+import { useDropdowns } from "~/components/useDropdowns";
 import { csrfTokenFor, getSession } from "~/services/session.server";
 import styles from "~/styles/dashboard.css?url";
 
@@ -47,6 +48,7 @@ export function Layout({ children }: { children: ReactNode }) {
 }
 
 export default function App() {
+  useDropdowns();
   return <Outlet />;
 }
 

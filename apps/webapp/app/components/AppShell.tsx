@@ -33,7 +33,7 @@ function UserMenu({ user }: { user: ShellUser }) {
 function Switcher({ navigation }: { navigation: Navigation }) {
   const current = navigation.current;
   return (
-    <details className="switcher">
+    <details className="switcher" data-dropdown>
       <summary>
         {current ? (
           <>

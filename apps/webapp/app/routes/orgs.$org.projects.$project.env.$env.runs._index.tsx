@@ -44,7 +44,7 @@ export default function RunsPage() {
       </div>
       <section className="card">
         <Form method="get" className="filters" aria-label="Filters">
-          <details className="multi-select">
+          <details className="multi-select" data-dropdown>
             <summary>
               {filters.statuses.length === 0
                 ? "All statuses"

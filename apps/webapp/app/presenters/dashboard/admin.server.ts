@@ -277,7 +277,7 @@ async function queueState(runtime: Pick<Runtime, "engine" | "redis">, run: TaskR
       { label: "Env paused", value: envMeta.paused === "1" ? "yes" : "no" },
       { label: "Queue running / limit", value: `${queueRunning} / ${queueMeta.limit ?? "none (env limit applies)"}` },
       { label: "Queue paused", value: queueMeta.paused === "1" ? "yes" : "no" },
-      { label: `Concurrency key "${ck}" running`, value: String(subRunning) },
+      { label: ck ? `Key "${ck}" running` : "Running without a key", value: String(subRunning) },
       { label: "Queued in queue (all keys)", value: String(queueLength) },
       { label: "Queued in this key's sub-queue", value: String(subLength) },
       { label: "Run holds env / queue / key slot", value: `${yesNo(inEnvRunning)} / ${yesNo(inQueueRunning)} / ${yesNo(inSubRunning)}` },
