@@ -74,7 +74,7 @@ it.skipIf(!hasChromium)(
     await page.goto(link);
     await page.waitForURL(`${server.baseUrl}${DEV_ENV_PATH}/runs`);
     await page.getByRole("heading", { name: "Runs" }).waitFor();
-    expect(await page.locator("tbody tr").count()).toBe(6);
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: 10_000 }).toBe(6);
     await page.screenshot({ path: "/tmp/runplane-runs.png", fullPage: true });
 
     // A run triggered now shows up without reloading the page (the list refreshes every 5 s).
@@ -86,7 +86,7 @@ it.skipIf(!hasChromium)(
     await page.getByLabel("Failed").check();
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForURL(/statuses=FAILED/);
-    expect(await page.locator("tbody tr").count()).toBe(1);
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: 10_000 }).toBe(1);
 
     await page.getByRole("link", { name: failed }).click();
     await page.waitForURL(new RegExp(`/runs/${failed}$`));
