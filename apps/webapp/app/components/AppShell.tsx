@@ -55,9 +55,9 @@ function Switcher({ navigation }: { navigation: Navigation }) {
                 <div className="switcher-project">{project.name}</div>
                 <div className="switcher-envs">
                   {project.environments.map((env) => (
-                    <a key={env.slug} href={env.href} className={env.current ? "current" : undefined}>
+                    <Link key={env.slug} to={env.href} className={env.current ? "current" : undefined}>
                       {env.label}
-                    </a>
+                    </Link>
                   ))}
                 </div>
               </div>

@@ -38,3 +38,11 @@ export function BufferedBadge() {
     </span>
   );
 }
+
+/** Wait token statuses share the run badge colours. */
+export const TOKEN_STATUS_CLASS: Record<string, string> = { WAITING: "WAITING", COMPLETED: "COMPLETED", TIMED_OUT: "TIMED_OUT" };
+export const TOKEN_STATUS_TEXT: Record<string, string> = { WAITING: "Waiting", COMPLETED: "Completed", TIMED_OUT: "Timed out" };
+
+export function TokenStatusBadge({ status }: { status: string }) {
+  return <span className={`badge status-${TOKEN_STATUS_CLASS[status] ?? "QUEUED"}`}>{TOKEN_STATUS_TEXT[status] ?? status}</span>;
+}

@@ -13,7 +13,7 @@ import { runPath } from "~/presenters/dashboard/paths";
 import { presentRunDetail } from "~/presenters/dashboard/runDetail.server";
 import { findRunForDashboard } from "~/presenters/dashboard/runSource.server";
 import { notFound, requireCsrf, requireEnvironment } from "~/services/dashboardAuth.server";
-import { cancelRunFromDashboard, replayRunFromDashboard } from "~/services/dashboardRunActions.server";
+import { cancelRunFromDashboard, replayRunFromDashboard, resetIdempotencyKeyFromDashboard } from "~/services/dashboardRunActions.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.friendlyId ?? "Run"} · Runplane` }];
 
@@ -30,7 +30,7 @@ const CANCEL_MESSAGES = {
   already_finished: "The run had already finished; nothing to cancel.",
 };
 
-/** Cancel (`intent=cancel`) and Replay (`intent=replay`), both with the session's CSRF token. */
+/** Cancel (`intent=cancel`), Replay (`intent=replay`) and idempotency key reset (`intent=reset-idempotency`), all with the session's CSRF token. */
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const scope = await requireEnvironment(context.runtime, request, params);
   const form = await request.formData();
@@ -42,6 +42,13 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (intent === "cancel") {
       const outcome = await cancelRunFromDashboard(context.runtime, found);
       return json({ ok: true as const, message: CANCEL_MESSAGES[outcome.kind] });
+    }
+    if (intent === "reset-idempotency") {
+      const { count } = await resetIdempotencyKeyFromDashboard(context.runtime, found);
+      return json({
+        ok: true as const,
+        message: count > 0 ? "Idempotency key reset: the next trigger with this key creates a new run." : "This run has no idempotency key.",
+      });
     }
     if (intent === "replay") {
       const replay = await replayRunFromDashboard(context.runtime, found);
@@ -150,6 +157,15 @@ export default function RunPage() {
               <h2>Overview</h2>
             </div>
             <PropertyList items={run.overview} />
+            {run.hasIdempotencyKey ? (
+              <Form method="post" className="card-body" style={{ borderTop: "1px solid var(--border)", paddingTop: 10, paddingBottom: 10 }}>
+                <CsrfInput />
+                <input type="hidden" name="intent" value="reset-idempotency" />
+                <button type="submit" className="button" title="Let the next trigger with this key create a new run">
+                  Reset idempotency key
+                </button>
+              </Form>
+            ) : null}
           </section>
           <section className="card">
             <div className="card-header">

@@ -18,3 +18,11 @@ export async function replayRunFromDashboard(runtime: Pick<Runtime, "engine">, f
   const { run } = await runtime.engine.replay(found.run.id);
   return { friendlyId: run.friendlyId };
 }
+
+/** Clears the run's idempotency key (for its task), so the next trigger with that key creates a new run. */
+export async function resetIdempotencyKeyFromDashboard(runtime: Pick<Runtime, "engine">, found: DashboardRun): Promise<{ count: number }> {
+  const { run } = found;
+  if (!run.idempotencyKey) return { count: 0 };
+  const count = await runtime.engine.resetIdempotencyKey(run.runtimeEnvironmentId, run.taskIdentifier, run.idempotencyKey);
+  return { count };
+}

@@ -32,6 +32,7 @@ describe("login by console link", () => {
     expect(login.landing).toBe(`${DEV_ENV_PATH}/runs?period=24h`);
     const runs = await get(server, login.landing, login.cookie);
     expect(runs.status).toBe(200);
+    expect(runs.headers.get("x-frame-options")).toBe("DENY");
     const html = await runs.text();
     expect(html).toContain("admin@localhost");
     expect(html).toContain("Runs");

@@ -125,6 +125,19 @@ describe("run page actions", () => {
     expect(page).toContain(run.friendlyId);
   });
 
+  it("resets the idempotency key (CSRF required): the next trigger with that key makes a new run", async () => {
+    const run = await driver.trigger(driver.prod, { taskIdentifier: "idem-task", idempotencyKey: "order-42" });
+    expect((await driver.trigger(driver.prod, { taskIdentifier: "idem-task", idempotencyKey: "order-42" })).friendlyId).toBe(run.friendlyId);
+    const path = `/orgs/default/projects/default/env/prod/runs/${run.friendlyId}`;
+    const html = await (await get(server, path, cookie)).text();
+    expect(html).toContain("Reset idempotency key");
+    expect((await post(server, path, cookie, { intent: "reset-idempotency" })).status).toBe(403);
+    const reset = await post(server, path, cookie, { intent: "reset-idempotency", csrf: csrfFrom(html) });
+    expect(reset.status).toBe(200);
+    expect(await reset.text()).toContain("Idempotency key reset");
+    expect((await driver.trigger(driver.prod, { taskIdentifier: "idem-task", idempotencyKey: "order-42" })).friendlyId).not.toBe(run.friendlyId);
+  });
+
   it("shows output and errors of finished runs", async () => {
     await driver.register(driver.prod, { version: "20260101.1", tasks: [{ id: "worky" }] });
     const ok = await driver.trigger(driver.prod, { taskIdentifier: "worky" });
@@ -160,6 +173,31 @@ describe("queues, wait tokens and batches", () => {
     expect(html).toContain("order-7");
     const done = await (await get(server, `${DEV_ENV_PATH}/waitpoints?status=COMPLETED`, cookie)).text();
     expect(done).not.toContain(waitpoint.friendlyId);
+  });
+
+  it("a wait token can be completed with JSON or timed out from its page (CSRF required)", async () => {
+    const { waitpoint } = await driver.engine.createManualWaitpoint({ environment: driver.dev, tags: ["review"] } as never);
+    const path = `${DEV_ENV_PATH}/waitpoints/${waitpoint.friendlyId}`;
+    const html = await (await get(server, path, cookie)).text();
+    expect(html).toContain("Complete token");
+    const csrf = csrfFrom(html);
+    expect((await post(server, path, cookie, { intent: "complete", output: "{}" })).status).toBe(403);
+    const bad = await post(server, path, cookie, { intent: "complete", output: "{not json", csrf });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("The output must be valid JSON");
+    const done = await post(server, path, cookie, { intent: "complete", output: '{"approved":true}', csrf });
+    expect(done.status).toBe(200);
+    const row = await driver.store.findWaitpoint({ id: waitpoint.id });
+    expect(row?.status).toBe("COMPLETED");
+    expect(row?.output).toBe('{"approved":true}');
+    expect((await post(server, path, cookie, { intent: "timeout", csrf })).status).toBe(409);
+
+    const other = (await driver.engine.createManualWaitpoint({ environment: driver.dev } as never)).waitpoint;
+    const timeout = await post(server, `${DEV_ENV_PATH}/waitpoints/${other.friendlyId}`, cookie, { intent: "timeout", csrf });
+    expect(timeout.status).toBe(200);
+    expect((await driver.store.findWaitpoint({ id: other.id }))?.outputIsError).toBe(true);
+    expect(await (await get(server, `${DEV_ENV_PATH}/waitpoints?status=TIMED_OUT`, cookie)).text()).toContain(other.friendlyId);
+    expect((await get(server, `/orgs/default/projects/default/env/prod/waitpoints/${other.friendlyId}`, cookie)).status).toBe(404);
   });
 
   it("batches list and detail link to their runs", async () => {

@@ -1,6 +1,7 @@
 import type { EnvironmentScope } from "~/services/dashboardAuth.server";
 import type { Runtime } from "~/services/runtime.server";
 import { timestamp, type Timestamp } from "./format";
+import { envPath } from "./paths";
 
 export const QUEUES_PER_PAGE = 25;
 
@@ -71,7 +72,7 @@ export async function presentQueues(
   const page = Number.isFinite(requested) ? Math.min(Math.max(1, requested), pageCount) : 1;
   const pageNames = names.slice((page - 1) * QUEUES_PER_PAGE, page * QUEUES_PER_PAGE);
 
-  const base = url.pathname.replace(/\/queues$/, "");
+  const base = envPath(scope);
   const queueRows = await Promise.all(
     pageNames.map(async (name): Promise<QueueRow> => {
       const [queued, running, meta] = await Promise.all([

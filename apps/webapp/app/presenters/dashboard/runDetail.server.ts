@@ -31,6 +31,7 @@ export type RunDetailPage = {
   isBuffered: boolean;
   isTest: boolean;
   isFinal: boolean;
+  hasIdempotencyKey: boolean;
   canCancel: boolean;
   canReplay: boolean;
   runsHref: string;
@@ -85,6 +86,7 @@ export async function presentRunDetail(
     isBuffered,
     isTest: run.isTest,
     isFinal: final,
+    hasIdempotencyKey: !isBuffered && run.idempotencyKey !== null,
     canCancel: !final && !isBuffered,
     canReplay: !isBuffered,
     runsHref: `${base}/runs`,

@@ -1,8 +1,9 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { json } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { ErrorPage } from "~/components/ErrorPage";
 import { Pagination } from "~/components/Pagination";
+import { TOKEN_STATUS_CLASS as STATUS_CLASS, TOKEN_STATUS_TEXT as STATUS_TEXT } from "~/components/StatusBadge";
 import { Time } from "~/components/Time";
 import { presentWaitTokens } from "~/presenters/dashboard/waitpoints.server";
 import { requireEnvironment } from "~/services/dashboardAuth.server";
@@ -14,8 +15,6 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return json(await presentWaitTokens(context.runtime, scope, new URL(request.url)));
 }
 
-const STATUS_CLASS: Record<string, string> = { WAITING: "WAITING", COMPLETED: "COMPLETED", TIMED_OUT: "TIMED_OUT" };
-const STATUS_TEXT: Record<string, string> = { WAITING: "Waiting", COMPLETED: "Completed", TIMED_OUT: "Timed out" };
 
 export default function WaitTokensPage() {
   const page = useLoaderData<typeof loader>();
@@ -65,7 +64,11 @@ export default function WaitTokensPage() {
                     <td className="nowrap">
                       <Time value={t.createdAt} />
                     </td>
-                    <td className="mono nowrap">{t.friendlyId}</td>
+                    <td className="nowrap">
+                      <Link to={t.href} className="mono">
+                        {t.friendlyId}
+                      </Link>
+                    </td>
                     <td>
                       <span className={`badge status-${STATUS_CLASS[t.status] ?? "QUEUED"}`}>{STATUS_TEXT[t.status] ?? t.status}</span>
                     </td>
