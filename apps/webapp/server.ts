@@ -42,6 +42,25 @@ async function main(): Promise<void> {
     server.use("/assets", express.static(path.join(root, "build/client/assets"), { immutable: true, maxAge: "1y" }));
     server.use(express.static(path.join(root, "build/client"), { maxAge: "1h" }));
   }
+  // Every /api/ request spends a token of its environment's bucket (exemptions: apiRateLimit.server.ts).
+  // Redis trouble fails open: the limiter protects the service, it must not take it down.
+  server.use("/api/", (req, res, next) => {
+    const path = req.originalUrl.split("?")[0] ?? req.originalUrl;
+    app
+      .rateLimitApiRequest(path, req.headers.authorization)
+      .then((result) => {
+        for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+        if (result.limited) {
+          res.status(result.status).json(result.body);
+          return;
+        }
+        next();
+      })
+      .catch((error: unknown) => {
+        app.runtime.logger.warn("rate limiter unavailable; request allowed", { error: error instanceof Error ? error.message : String(error) });
+        next();
+      });
+  });
   server.all(
     "*",
     createRequestHandler({

@@ -87,11 +87,15 @@ export const EnvObjectSchema = z.object({
   RUN_OPS_DATABASE_URL: optional(postgresUrl()),
   RUN_OPS_SPLIT_ENABLED: bool(false),
   RUN_OPS_MINT_NEW_IDS: bool(false),
+  /** Boot with split off even though RUN_OPS_DATABASE_URL holds runs (they answer 410 until split is on again). */
+  RUN_OPS_ALLOW_SPLIT_OFF_WITH_RUNS: bool(false),
 
   REDIS_URL: redisUrl(),
   /** Prepended to every Redis key the webapp writes (engine, mollifier, rate limits): lets several instances or test servers share one Redis. */
   REDIS_KEY_PREFIX: z.preprocess(blankToUndefined, z.string().regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' or '-' only").default("")),
   REALTIME_BACKEND: z.preprocess(blankToUndefined, z.enum(["native", "electric"]).default("native")),
+  /** How long a live realtime request waits for a change before answering "up to date" (Electric's ~20 s). */
+  REALTIME_LIVE_HOLD_MS: int(20_000, { min: 0, max: 120_000 }),
 
   /** Signs session cookies. Required in production; development gets a fixed placeholder. */
   SESSION_SECRET: optional(z.string().min(16, "must be at least 16 characters")),

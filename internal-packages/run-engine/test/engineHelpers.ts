@@ -2,12 +2,14 @@ import { randomBytes } from "node:crypto";
 import { createControlPlaneClient, type ControlPlaneClient } from "@internal/database";
 import { PrismaControlPlaneResolver, type ResolvedEnvironment } from "@internal/database/resolver";
 import { createRunStoreFromUrls, type RunStore } from "@internal/run-store";
-import { containerTest, postgresTest, createTestRedis, type TestRedis } from "@internal/testcontainers";
+import { containerTest, postgresTest, createTestRedis, testSplitModeFromEnv, type TestRedis } from "@internal/testcontainers";
 import { generateCuid } from "@runplane/core";
 import { RunEngine, registerWorker, type CompletionInput, type ExecutionContext, type RegisterWorkerBody, type RunEngineOptions } from "../src/index.js";
 
 export type EngineMode = { split: boolean };
-export const MODES: EngineMode[] = [{ split: false }, { split: true }];
+/** Both modes; RUNPLANE_TEST_SPLIT=1 or =0 narrows to split or single-database mode (scripts/test.sh runs one pass of each). */
+const ONLY_SPLIT = testSplitModeFromEnv();
+export const MODES: EngineMode[] = ONLY_SPLIT === undefined ? [{ split: false }, { split: true }] : [{ split: ONLY_SPLIT }];
 
 type Fixture = { databaseUrl: string; runOpsDatabaseUrl?: string; redis: TestRedis };
 

@@ -1,4 +1,5 @@
 import type { Residency } from "@runplane/core";
+import type { TaskRun } from "@internal/run-ops-database";
 import type { RunStore } from "./runStore.js";
 import type { RunTablesClient } from "./types.js";
 
@@ -177,5 +178,39 @@ async function deleteAllInChunks(
     if (rows.length === 0) return deleted;
     deleted += (await step.remove(rows.map((row) => row.id))).count;
     if (rows.length < chunkSize) return deleted;
+  }
+}
+
+export type UnfinishedRun = { id: string; runtimeEnvironmentId: string; queue: string; concurrencyKey: string | null };
+
+/**
+ * The environments' runs that are not final, in every database, in id-ordered pages: what may still
+ * hold run-queue state (a queued message, a concurrency slot) to clear before the rows go.
+ */
+export async function* unfinishedRunsOf(
+  store: RunStore,
+  options: { environmentIds: string[]; finalStatuses: readonly TaskRun["status"][]; chunkSize?: number }
+): AsyncGenerator<UnfinishedRun[]> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const environmentIds = [...new Set(options.environmentIds)];
+  if (environmentIds.length === 0) return;
+  for (const [, client] of databasesOf(store)) {
+    let cursor: string | undefined;
+    for (;;) {
+      const rows = await client.taskRun.findMany({
+        where: {
+          runtimeEnvironmentId: { in: environmentIds },
+          status: { notIn: [...options.finalStatuses] },
+          ...(cursor ? { id: { gt: cursor } } : {}),
+        },
+        select: { id: true, runtimeEnvironmentId: true, queue: true, concurrencyKey: true },
+        orderBy: { id: "asc" },
+        take: chunkSize,
+      });
+      if (rows.length === 0) break;
+      yield rows;
+      if (rows.length < chunkSize) break;
+      cursor = rows[rows.length - 1].id;
+    }
   }
 }

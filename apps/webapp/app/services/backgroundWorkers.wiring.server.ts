@@ -1,4 +1,5 @@
 import type { Runtime } from "~/services/runtime.server";
+import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.server";
 
 /**
  * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
@@ -17,4 +18,5 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     },
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
+  registerRealtimeBackgroundWorker(runtime);
 }

@@ -4,6 +4,7 @@ import { formatBootBanner } from "~/services/bootBanner.server";
 import { bootstrapInstance, type BootstrapResult } from "~/services/bootstrap.server";
 import { registerBackgroundWorkers } from "~/services/backgroundWorkers.wiring.server";
 import { logger as rootLogger } from "~/services/logger.server";
+import { ApiRateLimiter, type ApiRateLimitResult } from "~/services/rateLimit/apiRateLimit.server";
 import { createRuntime, setRuntime, type Runtime } from "~/services/runtime.server";
 import { gracefulShutdown, installShutdownSignals } from "~/services/shutdown.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
@@ -18,6 +19,8 @@ export type BootedApp = {
   onListening(server: Server): void;
   /** Stops workers, closes the server (if given) and the pools. */
   shutdown(server?: Server): Promise<void>;
+  /** The per-environment API rate limit for one request (server.ts applies it to every /api/ path). */
+  rateLimitApiRequest(path: string, authorization: string | undefined): Promise<ApiRateLimitResult>;
 };
 
 /**
@@ -66,11 +69,14 @@ async function runBoot(): Promise<BootedApp> {
       deadlineMs: env.GRACEFUL_SHUTDOWN_TIMEOUT_MS,
     });
 
+  const apiRateLimiter = new ApiRateLimiter(runtime);
+
   return {
     env,
     runtime,
     bootstrap,
     shutdown,
+    rateLimitApiRequest: (path, authorization) => apiRateLimiter.check(path, authorization),
     onListening(server) {
       logger.info("listening", { port: env.PORT, appOrigin: env.APP_ORIGIN });
       process.stdout.write(

@@ -9,6 +9,7 @@ import { BackgroundWorkerRegistry, backgroundWorkers } from "~/services/backgrou
 import type { Logger } from "~/services/logger.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import type { RunOpsConfig } from "~/v3/runOpsMigration/config.server";
+import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -44,6 +45,8 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     runOpsDatabaseUrl: runOps.runOpsDatabaseUrl,
     splitEnabled: runOps.splitEnabled,
     poolSize: env.DATABASE_POOL_SIZE,
+    onNewIdWhileSplitOff: newIdWhileSplitOffPolicy(runOps.splitOff, logger),
+    log: (level, message, fields) => logger[level](message, { component: "run-store", ...fields }),
   });
   const redis = createRedisClient(env.REDIS_URL, "runplane-webapp");
   redis.on("error", (error) => logger.warn("redis connection error", { error: error.message }));

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, createTestRedis, TEST_REDIS_URL, type TestDatabase, type TestRedis } from "@internal/testcontainers";
+import { createTestDatabase, createTestRedis, TEST_REDIS_URL, testSplitModeFromEnv, type TestDatabase, type TestRedis } from "@internal/testcontainers";
 import { test } from "vitest";
 
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -22,7 +22,7 @@ export function freePort(): Promise<number> {
 export type TestServerOptions = {
   /** Extra environment variables (e.g. MOLLIFIER_TRIP_THRESHOLD). */
   env?: Record<string, string>;
-  /** Two databases with split mode on, minting NEW (ksuid) run ids. */
+  /** Two databases with split mode on, minting NEW (ksuid) run ids. Default: RUNPLANE_TEST_SPLIT (off when unset). */
   split?: boolean;
 };
 
@@ -57,7 +57,8 @@ function randomKey(kind: "dev" | "prod"): string {
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const controlPlane: TestDatabase = await createTestDatabase("control-plane");
-  const runOps: TestDatabase | undefined = options.split ? await createTestDatabase("run-ops") : undefined;
+  const split = options.split ?? testSplitModeFromEnv() ?? false;
+  const runOps: TestDatabase | undefined = split ? await createTestDatabase("run-ops") : undefined;
   const redis = createTestRedis();
   const port = await freePort();
   const devSecretKey = randomKey("dev");
@@ -136,7 +137,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** vitest fixture: `serverTest("…", async ({ server }) => …)` gets a fresh single-database server. */
+/**
+ * vitest fixture: `serverTest("…", async ({ server }) => …)` gets a fresh server: single-database, or
+ * split (two databases, NEW ids) when RUNPLANE_TEST_SPLIT=1 — the same test files then run in split mode.
+ */
 export const serverTest = test.extend<{ server: TestServer }>({
   server: async ({}, use) => {
     const server = await startTestServer();

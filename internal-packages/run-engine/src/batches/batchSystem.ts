@@ -1,4 +1,4 @@
-import { engineStore, type BatchTaskRun, type Waitpoint } from "@internal/run-store";
+import { assertInheritedResidency, engineStore, type BatchTaskRun, type Waitpoint } from "@internal/run-store";
 import { fromFriendlyId, generateFriendlyId, generateInternalId, toFriendlyId, ValidationError, type MintKind } from "@runplane/core";
 import { mintKindOf, randomKey, type EngineCore } from "../engine/core.js";
 import { FINAL_RUN_STATUSES } from "../engine/statuses.js";
@@ -40,6 +40,7 @@ export class BatchSystem {
     }
     const parentId = input.parentRunId ? fromFriendlyId(input.parentRunId, "run") : undefined;
     const kind: MintKind = parentId ? mintKindOf(parentId) : this.defaultMintKind;
+    if (input.friendlyId) assertInheritedResidency({ id: input.friendlyId, parentRunId: parentId, what: "batch" });
     const friendlyId = input.friendlyId ?? generateFriendlyId("batch", kind);
     const id = fromFriendlyId(friendlyId, "batch");
     let batch: BatchTaskRun;
@@ -108,9 +109,11 @@ export class BatchSystem {
     if (!completedNow) return;
     const waitpoint = await engineStore.findBatchWaitpoint(this.core.store, batch.id);
     if (waitpoint) {
-      await this.waitpoints.completeWaitpoint(waitpoint.id, {
-        output: JSON.stringify({ id: batch.friendlyId, runCount: batch.runCount, successful: counts.succeeded, failed }),
-      });
+      await this.waitpoints.completeWaitpoint(
+        waitpoint.id,
+        { output: JSON.stringify({ id: batch.friendlyId, runCount: batch.runCount, successful: counts.succeeded, failed }) },
+        { route: "BATCH", ownerId: batch.id }
+      );
     }
   }
 

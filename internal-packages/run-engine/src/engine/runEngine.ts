@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ResolvedWorkerVersion } from "@internal/database/resolver";
-import { engineStore, type TaskRun, type TaskRunExecutionSnapshot, type RunCreateData } from "@internal/run-store";
+import { assertInheritedResidency, engineStore, type TaskRun, type TaskRunExecutionSnapshot, type RunCreateData } from "@internal/run-store";
 import {
   BackgroundLoop,
   fromFriendlyId,
@@ -371,6 +371,8 @@ export class RunEngine {
       throw new UnprocessableError(`Cannot trigger and wait from a finished run (${parent.status})`);
     }
     const kind: MintKind = parent ? mintKindOf(parent.id) : input.batch ? mintKindOf(fromFriendlyId(input.batch.id, "batch")) : this.mintKind;
+    // A caller-minted id must keep the tree in one database (cross-seam guard; 422 otherwise).
+    if (input.friendlyId) assertInheritedResidency({ id: input.friendlyId, parentRunId: parent?.id, batchId: input.batch?.id });
     const friendlyId = input.friendlyId ?? generateFriendlyId("run", kind);
     const id = fromFriendlyId(friendlyId, "run");
     const now = new Date();
@@ -819,7 +821,9 @@ export class RunEngine {
     await this.core.jobs.ack(jobIds.maxDuration(run.id));
     after.push(async () => {
       const waitpoint = await engineStore.findRunWaitpoint(this.core.store, run.id);
-      if (waitpoint) await this.waitpoints.completeWaitpoint(waitpoint.id, { output: updated.output ?? undefined, outputType: updated.outputType });
+      if (waitpoint) {
+        await this.waitpoints.completeWaitpoint(waitpoint.id, { output: updated.output ?? undefined, outputType: updated.outputType }, { route: "RUN", ownerId: run.id });
+      }
     });
     this.#afterFinished(updated, after);
     if (metadataChanged) {
@@ -950,7 +954,9 @@ export class RunEngine {
 
   async #completeRunWaitpointWithError(runId: string, error: TaskRunErrorShape): Promise<void> {
     const waitpoint = await engineStore.findRunWaitpoint(this.core.store, runId);
-    if (waitpoint) await this.waitpoints.completeWaitpoint(waitpoint.id, { output: JSON.stringify(error), outputType: "application/json", isError: true });
+    if (waitpoint) {
+      await this.waitpoints.completeWaitpoint(waitpoint.id, { output: JSON.stringify(error), outputType: "application/json", isError: true }, { route: "RUN", ownerId: runId });
+    }
   }
 
   /** Post-commit work common to every final status. */
@@ -1340,7 +1346,7 @@ export class RunEngine {
     if (waitpointId && parentId) {
       if (input.batch) await this.waitpoints.addBatchItemEdge(parentId, waitpointId, { id: batchId!, index: input.batch.index });
       else await this.waitpoints.blockRunInternal(parentId, [waitpointId]);
-      await this.waitpoints.completeWaitpoint(waitpointId, { output: JSON.stringify(error), outputType: "application/json", isError: true });
+      await this.waitpoints.completeWaitpoint(waitpointId, { output: JSON.stringify(error), outputType: "application/json", isError: true }, { route: "RUN", ownerId: id });
     }
     if (batchId) await this.batches.tryCompleteBatch(batchId);
     if (input.emitRunFailedEvent !== false) {

@@ -1,17 +1,9 @@
 import type { TaskRunExecutionStatus, TaskRunStatus } from "@internal/run-store";
+import { FAILED_INTERNAL_RUN_STATUSES, FINAL_INTERNAL_RUN_STATUSES } from "@runplane/core/schemas";
 
-export const FINAL_RUN_STATUSES: TaskRunStatus[] = [
-  "CANCELED",
-  "INTERRUPTED",
-  "COMPLETED_SUCCESSFULLY",
-  "COMPLETED_WITH_ERRORS",
-  "SYSTEM_FAILURE",
-  "CRASHED",
-  "EXPIRED",
-  "TIMED_OUT",
-];
-
-export const FAILED_RUN_STATUSES: TaskRunStatus[] = ["INTERRUPTED", "COMPLETED_WITH_ERRORS", "SYSTEM_FAILURE", "CRASHED", "TIMED_OUT"];
+// The status lists are defined once, in core, beside the public status mapping.
+export const FINAL_RUN_STATUSES = FINAL_INTERNAL_RUN_STATUSES as readonly TaskRunStatus[];
+export const FAILED_RUN_STATUSES = FAILED_INTERNAL_RUN_STATUSES as readonly TaskRunStatus[];
 
 export function isFinalRunStatus(status: TaskRunStatus): boolean {
   return FINAL_RUN_STATUSES.includes(status);

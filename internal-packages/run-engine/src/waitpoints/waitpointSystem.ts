@@ -1,4 +1,4 @@
-import { engineStore, type TaskRun, type TaskRunExecutionSnapshot, type Waitpoint } from "@internal/run-store";
+import { decideUnblock, engineStore, hintFromWaitpoint, type TaskRun, type TaskRunExecutionSnapshot, type Waitpoint, type WaitpointOwnerHint } from "@internal/run-store";
 import { generateInternalId, toFriendlyId, ValidationError } from "@runplane/core";
 import { describeError, jobIds, randomKey, snapshotFriendlyId, type EngineCore } from "../engine/core.js";
 import { parseDurationMs } from "../engine/durations.js";
@@ -150,12 +150,17 @@ export class WaitpointSystem {
       }
       if (isFinalRunStatus(run.status)) {
         const success = run.status === "COMPLETED_SUCCESSFULLY";
-        const done = await engineStore.completeWaitpointRows(this.core.store, waitpoint.id, {
-          output: success ? run.output : JSON.stringify(run.error ?? {}),
-          outputType: success ? run.outputType : "application/json",
-          outputIsError: !success,
-          completedAt: run.completedAt ?? new Date(),
-        });
+        const done = await engineStore.completeWaitpointRows(
+          this.core.store,
+          waitpoint.id,
+          {
+            output: success ? run.output : JSON.stringify(run.error ?? {}),
+            outputType: success ? run.outputType : "application/json",
+            outputIsError: !success,
+            completedAt: run.completedAt ?? new Date(),
+          },
+          { route: "RUN", ownerId: run.id }
+        );
         if (done) waitpoint = done.waitpoint;
       }
       return waitpoint;
@@ -195,7 +200,12 @@ export class WaitpointSystem {
           tags: [],
         });
         if (date.getTime() <= Date.now()) {
-          await engineStore.completeWaitpointRows(this.core.store, waitpoint.id, { outputIsError: false, completedAt: new Date() });
+          await engineStore.completeWaitpointRows(
+            this.core.store,
+            waitpoint.id,
+            { outputIsError: false, completedAt: new Date() },
+            { route: "DATETIME", ownerId: run.id }
+          );
         } else {
           await this.core.jobs.enqueue({
             id: jobIds.finishWaitpoint(waitpoint.id),
@@ -250,6 +260,9 @@ export class WaitpointSystem {
     for (const id of ids) {
       const waitpoint = found.get(id);
       if (!waitpoint || waitpoint.environmentId !== run.runtimeEnvironmentId) throw new WaitpointNotFoundError(id);
+      // Cross-seam guard: refuses a pair the engine could not resume (e.g. a batch in another database).
+      const hint = hintFromWaitpoint(waitpoint);
+      if (hint) decideUnblock({ waitpoint: hint, waiterRunId: run.id }, { splitEnabled: this.core.store.splitEnabled });
     }
     await engineStore.insertBlockingEdges(
       this.core.store,
@@ -281,13 +294,19 @@ export class WaitpointSystem {
   // Completion and continuation
 
   /** First completion wins; later ones return the stored result. Every blocked run is checked. */
-  async completeWaitpoint(waitpointId: string, input: CompleteWaitpointInput = {}): Promise<Waitpoint> {
-    const result = await engineStore.completeWaitpointRows(this.core.store, waitpointId, {
-      output: input.output ?? null,
-      outputType: input.outputType ?? "application/json",
-      outputIsError: input.isError ?? false,
-      completedAt: new Date(),
-    });
+  async completeWaitpoint(waitpointId: string, input: CompleteWaitpointInput = {}, hint?: WaitpointOwnerHint): Promise<Waitpoint> {
+    // The hint (route + owner) lets the cross-seam guard go to the waitpoint's home database directly.
+    const result = await engineStore.completeWaitpointRows(
+      this.core.store,
+      waitpointId,
+      {
+        output: input.output ?? null,
+        outputType: input.outputType ?? "application/json",
+        outputIsError: input.isError ?? false,
+        completedAt: new Date(),
+      },
+      hint
+    );
     if (!result) throw new WaitpointNotFoundError(waitpointId);
     if (result.won) await this.core.jobs.ack(jobIds.finishWaitpoint(waitpointId));
     const blocked = await engineStore.findRunsBlockedBy(this.core.store, waitpointId);
@@ -308,7 +327,7 @@ export class WaitpointSystem {
   async finishWaitpoint(waitpointId: string, error?: string): Promise<void> {
     const found = await engineStore.findWaitpointWithClient(this.core.store, waitpointId);
     if (!found || found.row.status === "COMPLETED") return;
-    await this.completeWaitpoint(waitpointId, error ? { output: error, isError: true } : {});
+    await this.completeWaitpoint(waitpointId, error ? { output: error, isError: true } : {}, hintFromWaitpoint(found.row) ?? undefined);
   }
 
   async continueRunIfUnblocked(runId: string): Promise<"blocked" | "skipped" | "unblocked"> {

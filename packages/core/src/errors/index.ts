@@ -38,6 +38,11 @@ export class ConflictError extends RunplaneError {
     super("conflict", message, 409);
   }
 }
+export class PayloadTooLargeError extends RunplaneError {
+  constructor(message = "Request body too large") {
+    super("payload_too_large", message, 413);
+  }
+}
 export class UnprocessableError extends RunplaneError {
   constructor(message: string) {
     super("unprocessable", message, 422);

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 /** Legacy internal ids: "c" + 24 lowercase base36 chars = 25 chars. */
 export const CUID_LENGTH = 25;
@@ -26,4 +26,15 @@ export function generateCuid(): string {
 
 export function isCuid(id: string): boolean {
   return CUID_PATTERN.test(id);
+}
+
+/**
+ * A cuid derived from another: the same timestamp block (first 9 characters) and 16 base36
+ * characters of SHA-256 over `seed` and `salt`. The same inputs always give the same id.
+ */
+export function deriveCuid(seed: string, salt: string): string {
+  const digest = createHash("sha256").update(`${seed}\0${salt}`).digest();
+  let tail = "";
+  for (let i = 0; i < 16; i++) tail += (digest[i] % 36).toString(36);
+  return seed.slice(0, 9) + tail;
 }

@@ -1,5 +1,5 @@
-import { generateCuid } from "./cuid.js";
-import { generateKsuid } from "./ksuid.js";
+import { deriveCuid, generateCuid, isCuid } from "./cuid.js";
+import { deriveKsuid, generateKsuid, isKsuid } from "./ksuid.js";
 
 export const ENTITY_PREFIXES = [
   "run",
@@ -43,4 +43,16 @@ export function stripFriendlyPrefix(id: string): string {
 export function fromFriendlyId(id: string, expected?: EntityPrefix): string {
   if (expected && id.startsWith(`${expected}_`)) return id.slice(expected.length + 1);
   return stripFriendlyPrefix(id);
+}
+
+/**
+ * A deterministic id of the same family (and so the same residency) as `seedFriendlyId`, e.g. the
+ * run of item 3 of a batch: `deriveFriendlyId("run", batch.friendlyId, "3")`. Retrying the same
+ * derivation yields the same id, so a unique index turns a duplicate write into a no-op.
+ */
+export function deriveFriendlyId(entity: EntityPrefix, seedFriendlyId: string, salt: string): string {
+  const seed = stripFriendlyPrefix(seedFriendlyId);
+  if (isKsuid(seed)) return toFriendlyId(entity, deriveKsuid(seed, salt));
+  if (isCuid(seed)) return toFriendlyId(entity, deriveCuid(seed, salt));
+  throw new Error(`Cannot derive an id from ${seedFriendlyId}: unknown id shape`);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 /** New (run-ops) ids: 20 bytes (4-byte seconds since the KSUID epoch + 16 random) in 27 base62 chars. */
 export const KSUID_LENGTH = 27;
@@ -41,4 +41,16 @@ export function isKsuid(id: string): boolean {
 export function ksuidTimestamp(id: string): Date {
   const seconds = Number(decodeBase62(id) >> 128n) + KSUID_EPOCH_SECONDS;
   return new Date(seconds * 1000);
+}
+
+/**
+ * A ksuid derived from another: the same timestamp (so it sorts and routes like `seed`) and 16 bytes
+ * of SHA-256 over `seed` and `salt`. The same inputs always give the same id.
+ */
+export function deriveKsuid(seed: string, salt: string): string {
+  const bytes = new Uint8Array(20);
+  const seconds = Number(decodeBase62(seed) >> 128n);
+  new DataView(bytes.buffer).setUint32(0, seconds >>> 0);
+  bytes.set(createHash("sha256").update(`${seed}\0${salt}`).digest().subarray(0, 16), 4);
+  return encodeBase62(bytes);
 }

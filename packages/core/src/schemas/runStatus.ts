@@ -37,6 +37,15 @@ export const FINAL_INTERNAL_RUN_STATUSES: readonly InternalRunStatus[] = [
   "TIMED_OUT",
 ];
 
+/** The "failed" subset of the final statuses (CANCELED and EXPIRED are final but not failures). */
+export const FAILED_INTERNAL_RUN_STATUSES: readonly InternalRunStatus[] = [
+  "INTERRUPTED",
+  "COMPLETED_WITH_ERRORS",
+  "SYSTEM_FAILURE",
+  "CRASHED",
+  "TIMED_OUT",
+];
+
 export function isFinalInternalStatus(status: InternalRunStatus): boolean {
   return FINAL_INTERNAL_RUN_STATUSES.includes(status);
 }

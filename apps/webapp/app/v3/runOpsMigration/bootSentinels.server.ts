@@ -5,18 +5,31 @@ import type { RunOpsConfig } from "./config.server";
 import { probeDistinctDatabases } from "./distinctDatabases.server";
 import { SplitRefusedError } from "./errors.server";
 import { assertSplitRealtimeInterlock } from "./realtimeInterlock.server";
+import { checkSplitOffResidue, type ResidueProbe, type SplitOffEnv } from "./splitOffGuard.server";
 
 /**
- * Runs before anything is wired. Split off: nothing to check. Split on: the realtime interlock
- * (no I/O), then the distinct-database sentinel. Any refusal throws SplitRefusedError, which the
- * server entry turns into exit code 1 with the message.
+ * Runs before anything is wired. Split off: the stranded-runs check (splitOffGuard.server.ts), whose
+ * verdict is recorded on `config.splitOff`. Split on: the realtime interlock (no I/O), then the
+ * distinct-database sentinel. Any refusal throws SplitRefusedError, which the server entry turns into
+ * exit code 1 with the message.
  */
 export async function runBootSentinels(
   config: RunOpsConfig,
-  env: Pick<Env, "REALTIME_BACKEND">,
-  options: { logger?: Logger; probe?: FingerprintProbe } = {}
+  env: Pick<Env, "REALTIME_BACKEND"> & Partial<SplitOffEnv>,
+  options: { logger?: Logger; probe?: FingerprintProbe; residueProbe?: ResidueProbe } = {}
 ): Promise<void> {
-  if (!config.splitEnabled) return;
+  if (!config.splitEnabled) {
+    config.splitOff = await checkSplitOffResidue(
+      {
+        RUN_OPS_SPLIT_ENABLED: false,
+        RUN_OPS_DATABASE_URL: env.RUN_OPS_DATABASE_URL,
+        RUN_OPS_ALLOW_SPLIT_OFF_WITH_RUNS: env.RUN_OPS_ALLOW_SPLIT_OFF_WITH_RUNS ?? false,
+      },
+      { logger: options.logger, probe: options.residueProbe }
+    );
+    return;
+  }
+  config.splitOff = { residue: "not_applicable" };
   assertSplitRealtimeInterlock({ splitEnabled: true, realtimeBackend: env.REALTIME_BACKEND });
 
   const verdict = await probeDistinctDatabases(config.controlPlaneDatabaseUrl, config.runOpsDatabaseUrl!, options.probe);

@@ -1,5 +1,6 @@
 import type { MintKind } from "@runplane/core";
 import type { Env } from "~/env.server";
+import type { SplitOffState } from "./splitOffGuard.server";
 
 /**
  * Run-ops topology as the environment asks for it. Split off: one database, every id a cuid.
@@ -15,6 +16,8 @@ export type RunOpsConfig = {
   mintKind: MintKind;
   /** Settings that have no effect in this configuration, for the boot log. */
   notes: RunOpsNote[];
+  /** Filled by the boot sentinels: runs stranded in the run-ops database while split is off. */
+  splitOff?: SplitOffState;
 };
 
 export type RunOpsNote = { level: "info" | "warn"; message: string };

@@ -4,3 +4,15 @@ export { probeDistinctDatabases, type DistinctVerdict } from "./distinctDatabase
 export { fingerprintDatabase, type DatabaseFingerprint } from "./databaseFingerprint.server";
 export { assertSplitRealtimeInterlock } from "./realtimeInterlock.server";
 export { SplitRefusedError } from "./errors.server";
+export {
+  decideRunIdMintKind,
+  resolveRunIdMintKind,
+  mintRunFriendlyId,
+  mintBatchFriendlyId,
+  mintSettings,
+  MINT_NEW_IDS_FLAG,
+  type MintKindInput,
+  type MintKindDecision,
+} from "./mintKind.server";
+export { checkSplitOffResidue, newIdWhileSplitOffPolicy, type SplitOffState } from "./splitOffGuard.server";
+export { deleteEnvironment, deleteProject, cascadeCleanupDeps, type CascadeCleanupDeps, type CascadeCleanupResult } from "./cascadeCleanup.server";
