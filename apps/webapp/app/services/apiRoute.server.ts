@@ -3,7 +3,7 @@ import { PayloadTooLargeError, RunplaneError, ValidationError } from "@runplane/
 import { ErrorMessage, formatZodIssues, parseOptionalJsonBody } from "@runplane/core/schemas";
 import type { z } from "zod";
 import { authenticateApiRequest, type ApiAuthentication } from "~/services/apiAuth.server";
-import { withErrorResponse } from "~/services/httpErrors.server";
+import { withErrorResponse, withResponseFields } from "~/services/httpErrors.server";
 import type { Runtime } from "~/services/runtime.server";
 
 /**
@@ -26,6 +26,12 @@ export type ApiRouteOptions = { allowJwt?: boolean };
 class MethodNotAllowedError extends RunplaneError {
   constructor(method: string, allowed: string[]) {
     super("method_not_allowed", `Method ${method} not allowed; use ${allowed.join(" or ")}`, 405);
+  }
+}
+
+export class UnsupportedMediaTypeError extends RunplaneError {
+  constructor(contentType: string) {
+    super("unsupported_media_type", `Content-Type must be application/x-ndjson, got "${contentType}"`, 415);
   }
 }
 
@@ -60,8 +66,10 @@ export function requireParam(params: Record<string, string | undefined>, name: s
  * Content-Length is checked first, then the stream is counted as it is read.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  // The rest of the body is never read: the connection must not be reused.
+  const tooLarge = () => withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw new PayloadTooLargeError(ErrorMessage.bodyTooLarge);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -72,7 +80,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new PayloadTooLargeError(ErrorMessage.bodyTooLarge);
+      throw tooLarge();
     }
     chunks.push(value);
   }

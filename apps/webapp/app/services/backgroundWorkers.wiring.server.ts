@@ -1,5 +1,6 @@
 import type { Runtime } from "~/services/runtime.server";
 import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.server";
+import { longPolls } from "~/v3/workerProtocol/longPolls.server";
 
 /**
  * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
@@ -18,5 +19,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     },
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
+  // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
+  runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
   registerRealtimeBackgroundWorker(runtime);
 }

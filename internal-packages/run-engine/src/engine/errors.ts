@@ -29,6 +29,16 @@ export class RunNotFoundError extends NotFoundError {
   }
 }
 
+/** The snapshot id does not name a snapshot of this run (HTTP 404). */
+export class SnapshotNotFoundError extends NotFoundError {
+  constructor(
+    readonly runId: string,
+    readonly snapshotId: string
+  ) {
+    super(`Snapshot ${snapshotId} not found`);
+  }
+}
+
 export class WaitpointNotFoundError extends NotFoundError {
   constructor(readonly waitpointId: string) {
     super(`Waitpoint ${waitpointId} not found`);

@@ -56,6 +56,7 @@ import type {
   CompleteAttemptResult,
   CompletionError,
   CompletionInput,
+  ContinueFromResult,
   ContinueStatus,
   DequeuedRun,
   EngineEnvironment,
@@ -526,12 +527,21 @@ export class RunEngine {
    * Takes up to `maxRuns` queued runs of the environment, locks each to a worker version and moves it
    * to PENDING_EXECUTING. Long-polls up to `waitMs` when nothing is due.
    */
-  async dequeue(input: { environmentId: string; consumerId: string; maxRuns: number; version?: string; waitMs?: number }): Promise<DequeuedRun[]> {
+  async dequeue(input: {
+    environmentId: string;
+    consumerId: string;
+    maxRuns: number;
+    version?: string;
+    waitMs?: number;
+    /** Aborting ends the long-poll: nothing more is dequeued and what was taken so far is returned. */
+    signal?: AbortSignal;
+  }): Promise<DequeuedRun[]> {
     const deadline = Date.now() + Math.max(0, input.waitMs ?? 0);
     const maxRuns = Math.max(1, Math.min(input.maxRuns, 100));
     const versions = new Map<string, Promise<ResolvedWorkerVersion | null>>();
     const out: DequeuedRun[] = [];
     for (;;) {
+      if (input.signal?.aborted) return out;
       const messages = await this.runQueue.dequeue({ environmentId: input.environmentId, consumerId: input.consumerId, maxCount: maxRuns - out.length });
       const locked = await Promise.all(
         messages.map(async (message) => {
@@ -547,7 +557,7 @@ export class RunEngine {
       for (const result of locked) if (result) out.push(result);
       const remaining = deadline - Date.now();
       if (out.length > 0 || remaining <= 0) return out;
-      if (messages.length === 0) await this.runQueue.waitForMessages(input.environmentId, remaining);
+      if (messages.length === 0) await this.runQueue.waitForMessages(input.environmentId, remaining, input.signal);
     }
   }
 
@@ -771,6 +781,11 @@ export class RunEngine {
     return this.core.latestSnapshot(runIdOf(runIdOrFriendly));
   }
 
+  /** One snapshot of a run (any, not only the latest); null when the run has no such snapshot. */
+  async getSnapshot(runIdOrFriendly: string, snapshotIdOrFriendly: string): Promise<TaskRunExecutionSnapshot | null> {
+    return engineStore.findSnapshot(this.core.store, runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly));
+  }
+
   async completeRunAttempt(runIdOrFriendly: string, snapshotIdOrFriendly: string, completion: CompletionInput): Promise<CompleteAttemptResult> {
     const runId = runIdOf(runIdOrFriendly);
     const snapshotId = snapshotIdOf(snapshotIdOrFriendly);
@@ -876,7 +891,9 @@ export class RunEngine {
       return this.#result("RUN_FINISHED", finished.run, finished.snapshot);
     }
     const retryAt = new Date(Date.now() + delay);
-    const warm = !forceRequeue && delay < (this.options.retryWarmStartThresholdMs ?? 0);
+    // A worker that shut down mid-attempt is leaving: its run is always requeued, never retried in place.
+    const workerLeaving = error.type === "INTERNAL_ERROR" && error.code === "TASK_PROCESS_SIGTERM";
+    const warm = !forceRequeue && !workerLeaving && delay < (this.options.retryWarmStartThresholdMs ?? 0);
     let outcome: CompleteAttemptResult;
     if (warm) {
       const { run: updated, snapshot } = await this.core.transition(run, latest, {
@@ -1379,12 +1396,24 @@ export class RunEngine {
     return this.waitpoints.waitForDuration(runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly), date, options);
   }
 
-  async blockRunWithWaitpoint(runIdOrFriendly: string, snapshotIdOrFriendly: string, waitpointIds: string[]): Promise<BlockResult> {
+  /** `timeout`: pending tokens among the waitpoints complete with the timeout error at that instant. */
+  async blockRunWithWaitpoint(
+    runIdOrFriendly: string,
+    snapshotIdOrFriendly: string,
+    waitpointIds: string[],
+    options: { timeout?: Date } = {}
+  ): Promise<BlockResult> {
     return this.waitpoints.blockRunWithWaitpoint(
       runIdOf(runIdOrFriendly),
       snapshotIdOf(snapshotIdOrFriendly),
-      waitpointIds.map((id) => fromFriendlyId(id, "waitpoint"))
+      waitpointIds.map((id) => fromFriendlyId(id, "waitpoint")),
+      options
     );
+  }
+
+  /** The worker protocol's `continue` long-poll (from a possibly older snapshot); see WaitpointSystem.continueFrom. */
+  continueFrom(runIdOrFriendly: string, snapshotIdOrFriendly: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<ContinueFromResult> {
+    return this.waitpoints.continueFrom(runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly), options.waitMs ?? 0, options.signal);
   }
 
   continueStatus(runIdOrFriendly: string, snapshotIdOrFriendly: string, waitMs = 0): Promise<ContinueStatus> {

@@ -194,6 +194,26 @@ export type ContinueStatus =
   | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string }
   | { status: "finished"; snapshotId: string; snapshotFriendlyId: string; runStatus: TaskRunStatus };
 
-export type BlockResult = { snapshotId: string; snapshotFriendlyId: string; executionStatus: TaskRunExecutionStatus; waitpointIds: string[] };
+export type BlockResult = {
+  snapshotId: string;
+  snapshotFriendlyId: string;
+  executionStatus: TaskRunExecutionStatus;
+  waitpointIds: string[];
+  /**
+   * The EXECUTING_WITH_WAITPOINTS snapshot of this block. Differs from `snapshotId` when every waitpoint
+   * was already completed and the run was continued at once (then `snapshotId` is the EXECUTING one).
+   */
+  blockedSnapshotId: string;
+  blockedSnapshotFriendlyId: string;
+};
+
+/**
+ * The worker protocol's `continue` (apps/webapp/docs/worker-protocol.md §8), from a snapshot the worker
+ * waits from, which need not be the latest.
+ */
+export type ContinueFromResult =
+  | { status: "waiting" }
+  | { status: "resumed"; snapshotId: string; snapshotFriendlyId: string; completedWaitpoints: CompletedWaitpoint[] }
+  | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string };
 
 export type WaitpointResult = { waitpoint: Waitpoint; isCached: boolean };

@@ -16,9 +16,10 @@ export class SnapshotWaiters {
     });
   }
 
-  /** Resolves on the run's next snapshot here, or after `timeoutMs`. */
-  wait(runId: string, timeoutMs: number): Promise<void> {
+  /** Resolves on the run's next snapshot here, after `timeoutMs`, or when `signal` aborts. */
+  wait(runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
       let set = this.waiting.get(runId);
       if (!set) {
         set = new Set();
@@ -26,11 +27,13 @@ export class SnapshotWaiters {
       }
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
         set!.delete(done);
         if (set!.size === 0 && this.waiting.get(runId) === set) this.waiting.delete(runId);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener("abort", done, { once: true });
       set.add(done);
     });
   }

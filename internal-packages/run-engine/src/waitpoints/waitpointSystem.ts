@@ -2,9 +2,9 @@ import { decideUnblock, engineStore, hintFromWaitpoint, type TaskRun, type TaskR
 import { generateInternalId, toFriendlyId, ValidationError } from "@runplane/core";
 import { describeError, jobIds, randomKey, snapshotFriendlyId, type EngineCore } from "../engine/core.js";
 import { parseDurationMs } from "../engine/durations.js";
-import { InvalidRunStateError, RunNotFoundError, StaleSnapshotError, WaitpointNotFoundError } from "../engine/errors.js";
+import { InvalidRunStateError, RunNotFoundError, SnapshotNotFoundError, StaleSnapshotError, WaitpointNotFoundError } from "../engine/errors.js";
 import { isExecuting, isFinalRunStatus } from "../engine/statuses.js";
-import type { BlockResult, CompletedWaitpoint, ContinueStatus, EngineEnvironment, WaitpointResult } from "../engine/types.js";
+import type { BlockResult, CompletedWaitpoint, ContinueFromResult, ContinueStatus, EngineEnvironment, WaitpointResult } from "../engine/types.js";
 import { SnapshotWaiters } from "./snapshotWaiters.js";
 
 export const MAX_WAITPOINT_TAGS = 10;
@@ -221,14 +221,31 @@ export class WaitpointSystem {
   }
 
   /** The worker waits on existing waitpoints (tokens). `snapshotId` must be the latest. */
-  async blockRunWithWaitpoint(runId: string, snapshotId: string, waitpointIds: string[]): Promise<BlockResult> {
+  async blockRunWithWaitpoint(runId: string, snapshotId: string, waitpointIds: string[], options: { timeout?: Date } = {}): Promise<BlockResult> {
     if (waitpointIds.length === 0) throw new ValidationError("No waitpoints to wait for");
     return this.core.lockRun(runId, async () => {
       const { latest } = await this.core.currentExecution(runId, snapshotId);
       if (!isExecuting(latest.executionStatus)) throw new InvalidRunStateError(runId, latest.executionStatus, "wait");
       const run = await this.core.requireRun(runId);
-      return this.blockLocked(run, latest, waitpointIds, {});
+      const result = await this.blockLocked(run, latest, waitpointIds, {});
+      if (options.timeout) await this.#armWaitTimeout(result.waitpointIds, run.id, options.timeout);
+      return result;
     });
+  }
+
+  /** A wait's own timeout: pending MANUAL waitpoints complete with the timeout error then, unless they time out sooner. */
+  async #armWaitTimeout(waitpointIds: string[], runId: string, timeout: Date): Promise<void> {
+    const waitpoints = await engineStore.findWaitpointsByIds(this.core.store, waitpointIds, runId);
+    for (const wp of waitpoints) {
+      if (wp.status !== "PENDING" || wp.type !== "MANUAL") continue;
+      if (wp.completedAfter && wp.completedAfter.getTime() <= timeout.getTime()) continue;
+      await this.core.jobs.enqueue({
+        id: jobIds.finishWaitpoint(wp.id),
+        job: "finishWaitpoint",
+        payload: { waitpointId: wp.id, error: waitpointTimeoutError(timeout) },
+        availableAt: timeout,
+      });
+    }
   }
 
   /** Blocks a run without a snapshot check (triggerAndWait, batchTriggerAndWait): the engine is the caller. */
@@ -283,11 +300,19 @@ export class WaitpointSystem {
         snapshot: { executionStatus: "EXECUTING_WITH_WAITPOINTS", description: "Run was blocked by a waitpoint.", batchId: options.batch?.id ?? null },
       }));
     }
+    const blocked = snapshot;
     if (pending === 0 && snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
       const continued = await this.continueLocked(run.id);
       if (continued.status === "unblocked") snapshot = continued.snapshot;
     }
-    return { snapshotId: snapshot.id, snapshotFriendlyId: snapshotFriendlyId(snapshot.id), executionStatus: snapshot.executionStatus, waitpointIds: ids };
+    return {
+      snapshotId: snapshot.id,
+      snapshotFriendlyId: snapshotFriendlyId(snapshot.id),
+      executionStatus: snapshot.executionStatus,
+      waitpointIds: ids,
+      blockedSnapshotId: blocked.id,
+      blockedSnapshotFriendlyId: snapshotFriendlyId(blocked.id),
+    };
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -411,6 +436,55 @@ export class WaitpointSystem {
       if (status.status !== "waiting" || remaining <= 0) return status;
       await this.waiters.wait(runId, Math.min(remaining, 500));
     }
+  }
+
+  /**
+   * The worker protocol's `continue` long-poll: `snapshotId` is the snapshot the worker waits from and
+   * may be older than the latest (a triggerAndWait blocks the parent behind the worker's back).
+   * cancelled: the run left this attempt; resumed: a newer EXECUTING snapshot, with the waitpoints
+   * completed since; otherwise it waits up to `waitMs` (or until `signal` aborts) and says waiting.
+   */
+  async continueFrom(runId: string, snapshotId: string, waitMs = 0, signal?: AbortSignal): Promise<ContinueFromResult> {
+    const from = await engineStore.findSnapshot(this.core.store, runId, snapshotId);
+    if (!from) throw new SnapshotNotFoundError(runId, snapshotId);
+    const deadline = Date.now() + Math.max(0, Math.min(waitMs, 60_000));
+    for (;;) {
+      const latest = await this.core.latestSnapshot(runId);
+      if (!latest) throw new RunNotFoundError(runId);
+      const result = await this.#evaluateContinueFrom(runId, from, latest);
+      if (result) return result;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal?.aborted) return { status: "waiting" };
+      await this.waiters.wait(runId, Math.min(remaining, 500), signal);
+    }
+  }
+
+  async #evaluateContinueFrom(
+    runId: string,
+    from: TaskRunExecutionSnapshot,
+    latest: TaskRunExecutionSnapshot
+  ): Promise<ContinueFromResult | null> {
+    const friendly = snapshotFriendlyId(latest.id);
+    if (!isExecuting(latest.executionStatus) || (latest.attemptNumber ?? 0) !== (from.attemptNumber ?? 0)) {
+      return { status: "cancelled", snapshotId: latest.id, snapshotFriendlyId: friendly };
+    }
+    if (latest.id === from.id || latest.executionStatus !== "EXECUTING" || latest.createdAt.getTime() <= from.createdAt.getTime()) {
+      return null;
+    }
+    const since = (await engineStore.listSnapshots(this.core.store, runId)).filter(
+      (s) => s.isValid && s.createdAt.getTime() > from.createdAt.getTime() && s.createdAt.getTime() <= latest.createdAt.getTime()
+    );
+    const completedWaitpoints: CompletedWaitpoint[] = [];
+    const seen = new Set<string>();
+    for (const snapshot of since) {
+      for (const wp of await this.completedWaitpointsFor(runId, snapshot)) {
+        const key = `${wp.id}#${wp.index ?? ""}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        completedWaitpoints.push(wp);
+      }
+    }
+    return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints };
   }
 
   async #evaluateContinue(runId: string, snapshotId: string): Promise<ContinueStatus> {

@@ -5,6 +5,7 @@ import {
   RelatedRunDetails,
   RetrieveRunResponse,
   TaskRunError,
+  TaskRunExecutionResult,
   metadataObjectFromPacket,
   packetJsonView,
   publicStatusFields,
@@ -126,4 +127,34 @@ export function presentRunListItem(run: TaskRun, environment: ListItemEnvironmen
     idempotencyKey: run.idempotencyKey,
     env: { id: environment.id, name: environment.slug },
   });
+}
+
+const FINAL_STATUSES: ReadonlySet<TaskRun["status"]> = new Set([
+  "CANCELED",
+  "INTERRUPTED",
+  "COMPLETED_SUCCESSFULLY",
+  "COMPLETED_WITH_ERRORS",
+  "SYSTEM_FAILURE",
+  "CRASHED",
+  "EXPIRED",
+  "TIMED_OUT",
+]);
+
+/** A final run as `TaskRunExecutionResult` (the raw output packet, or the stored error); null while it is not final. */
+export function presentExecutionResult(run: TaskRun): z.output<typeof TaskRunExecutionResult> | null {
+  if (!FINAL_STATUSES.has(run.status)) return null;
+  const usage = { durationMs: run.usageDurationMs };
+  if (run.status === "COMPLETED_SUCCESSFULLY") {
+    return TaskRunExecutionResult.parse({
+      ok: true,
+      id: run.friendlyId,
+      output: run.output,
+      outputType: run.outputType,
+      usage,
+      taskIdentifier: run.taskIdentifier,
+    });
+  }
+  const parsed = TaskRunError.safeParse(run.error);
+  const error = parsed.success ? parsed.data : { type: "STRING_ERROR" as const, raw: runErrorForApi(run.error)?.message ?? run.status };
+  return TaskRunExecutionResult.parse({ ok: false, id: run.friendlyId, error, usage, taskIdentifier: run.taskIdentifier });
 }

@@ -23,7 +23,14 @@ export type TriggerTaskRequest = {
   /** The caller, when it is a public token: a parent run must then be writable by it. */
   auth?: ApiAuthentication;
   /** Set for an item of a batch; the parent and its wait come from the batch. */
-  batchItem?: { batchFriendlyId: string; index: number; parentRunFriendlyId?: string; resumeParentOnCompletion: boolean };
+  batchItem?: {
+    batchFriendlyId: string;
+    index: number;
+    parentRunFriendlyId?: string;
+    /** The batch's parent, already looked up once for the whole stream. */
+    parent?: ApiRun;
+    resumeParentOnCompletion: boolean;
+  };
 };
 
 export type TriggerTaskResult = {
@@ -122,7 +129,7 @@ export class TriggerTaskService {
       environmentType: request.environment.type,
       headers: request.headers ?? {},
     });
-    const parent = await resolveParent(request, trigger.parentRunId);
+    const parent = item?.parent ?? (await resolveParent(request, trigger.parentRunId));
     const friendlyId = mintRunFriendlyId({
       mintKind: runOps.mintKind,
       parentRunFriendlyId: parent?.friendlyId,
