@@ -1,4 +1,4 @@
-export { RunStore, type RunLookup, type ListRunsQuery, type ListBatchesQuery, type ListWaitpointsQuery, type KeysetPosition } from "./runStore.js";
+export { RunStore, type RunLookup, type ListRunsQuery } from "./runStore.js";
 export { RunRouter, type RunStoreDatabases } from "./routing.js";
 export type { RunTablesClient, RunTablesTx } from "./types.js";
 export {
@@ -56,4 +56,4 @@ export { RunOpsDataUnavailableError, CrossSeamGuardError } from "./errors.js";
 export { consoleRunStoreLog, type RunStoreLog } from "./routing.js";
 export { probeRunOpsResidue, type RunOpsResidue } from "./residue.js";
 export * as apiQueries from "./apiQueries.js";
-export type { ListPosition, RunPageQuery, TokenPageQuery } from "./apiQueries.js";
+export type { ListPosition, RunPageQuery, TokenPageQuery, BatchPageQuery } from "./apiQueries.js";

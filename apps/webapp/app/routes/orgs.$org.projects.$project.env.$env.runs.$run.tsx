@@ -35,23 +35,23 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const scope = await requireEnvironment(context.runtime, request, params);
   const form = await request.formData();
   requireCsrf(context.runtime, scope.session, form);
-  const found = await findRunForDashboard(context.runtime, scope.environment.id, params.run ?? "");
+  const found = await findRunForDashboard(scope.environment.id, params.run ?? "");
   if (!found) throw notFound();
   const intent = form.get("intent");
   try {
     if (intent === "cancel") {
-      const outcome = await cancelRunFromDashboard(context.runtime, found);
+      const outcome = await cancelRunFromDashboard(found);
       return json({ ok: true as const, message: CANCEL_MESSAGES[outcome.kind] });
     }
     if (intent === "reset-idempotency") {
-      const { count } = await resetIdempotencyKeyFromDashboard(context.runtime, found);
+      const { reset } = await resetIdempotencyKeyFromDashboard(found);
       return json({
         ok: true as const,
-        message: count > 0 ? "Idempotency key reset: the next trigger with this key creates a new run." : "This run has no idempotency key.",
+        message: reset ? "Idempotency key reset: the next trigger with this key creates a new run." : "This run has no idempotency key.",
       });
     }
     if (intent === "replay") {
-      const replay = await replayRunFromDashboard(context.runtime, found);
+      const replay = await replayRunFromDashboard(found);
       return redirect(runPath(scope, replay.friendlyId));
     }
   } catch (error) {

@@ -30,7 +30,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!token.canComplete) return json({ ok: false as const, message: "This token is already completed." }, { status: 409 });
   try {
     if (form.get("intent") === "complete") {
-      await completeTokenFromDashboard(context.runtime, token, form.get("output"));
+      await completeTokenFromDashboard(token, form.get("output"));
       return json({ ok: true as const, message: "Token completed; runs waiting on it resume." });
     }
     if (form.get("intent") === "timeout") {

@@ -1,23 +1,21 @@
 import { waitpointTimeoutError } from "@internal/run-engine";
 import { ValidationError } from "@runplane/core";
 import type { Runtime } from "~/services/runtime.server";
+import { completeWaitpointToken } from "~/v3/waitpoints/waitpointTokens.server";
 
 /**
- * Completing a wait token from the dashboard (human-in-the-loop): with a JSON output, or as timed
- * out. The caller found the token in the user's environment; the engine scopes the write to it too.
+ * Completing a wait token from the dashboard (human-in-the-loop): with a JSON output (the API's
+ * completion service), or as timed out now (what the token's own timeout would have done).
  */
-export async function completeTokenFromDashboard(
-  runtime: Pick<Runtime, "engine">,
-  token: { id: string; environmentId: string },
-  rawOutput: unknown
-): Promise<void> {
+export async function completeTokenFromDashboard(token: { friendlyId: string; environmentId: string }, rawOutput: unknown): Promise<void> {
   const text = typeof rawOutput === "string" && rawOutput.trim() !== "" ? rawOutput.trim() : "{}";
+  let data: unknown;
   try {
-    JSON.parse(text);
+    data = JSON.parse(text);
   } catch {
     throw new ValidationError("The output must be valid JSON");
   }
-  await runtime.engine.completeWaitpoint(token.id, { environmentId: token.environmentId, output: text, outputType: "application/json" });
+  await completeWaitpointToken({ id: token.environmentId }, token.friendlyId, data);
 }
 
 export async function timeOutTokenFromDashboard(runtime: Pick<Runtime, "engine">, token: { id: string; environmentId: string }): Promise<void> {

@@ -28,9 +28,9 @@ afterAll(async () => {
 });
 
 function watch(page: Page) {
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("pageerror", (error) => problems.push(`pageerror on ${page.url()}: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+    if (message.type() === "error") problems.push(`console on ${page.url()}: ${message.text().slice(0, 300)}`);
   });
 }
 
@@ -110,7 +110,7 @@ it.skipIf(!hasChromium)(
     await page.getByText("Redis keys").waitFor();
     await page.screenshot({ path: "/tmp/runplane-admin-debug.png", fullPage: true });
 
-    expect(problems).toEqual([]);
+    expect(problems.join("\n")).toBe("");
     await page.close();
   },
   120_000

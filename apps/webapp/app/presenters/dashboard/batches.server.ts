@@ -1,3 +1,4 @@
+import { apiQueries } from "@internal/run-store";
 import { BATCH_STATUSES, BatchStatus, toPublicRunStatus, type PublicRunStatus } from "@runplane/core/schemas";
 import { z } from "zod";
 import type { EnvironmentScope } from "~/services/dashboardAuth.server";
@@ -56,7 +57,7 @@ export async function presentBatches(
 ): Promise<BatchesPage> {
   const status = BatchStatus.optional().catch(undefined).parse(url.searchParams.get("status") || undefined);
   const page = await loadPage(url, (query) =>
-    runtime.runStore.listBatches({ environmentId: scope.environment.id, where: status ? { status } : {}, ...query })
+    apiQueries.listBatchPage(runtime.runStore, { environmentId: scope.environment.id, where: status ? { status } : {}, ...query })
   );
   return {
     rows: page.rows.map((b) => row(scope, b, now)),
@@ -92,8 +93,8 @@ export async function presentBatch(
   const batch = await runtime.runStore.findBatch({ friendlyId, environmentId: scope.environment.id });
   if (!batch) return null;
   const [errors, runs] = await Promise.all([
-    runtime.runStore.listBatchErrors(batch.id),
-    listRunsForDashboard(runtime, { environmentId: scope.environment.id, where: { batchId: batch.id }, limit: RUNS_SHOWN + 1 }),
+    apiQueries.listBatchErrors(runtime.runStore, batch.id),
+    listRunsForDashboard(runtime, { environmentId: scope.environment.id, where: { batchId: batch.id }, limit: RUNS_SHOWN }),
   ]);
   const parentFriendlyId = batch.parentRunId ? (batch.parentRunId.startsWith("run_") ? batch.parentRunId : `run_${batch.parentRunId}`) : null;
   return {
@@ -104,13 +105,13 @@ export async function presentBatch(
     successfulRunCount: batch.successfulRunCount,
     failedRunCount: batch.failedRunCount,
     parentRun: parentFriendlyId ? { friendlyId: parentFriendlyId, href: runPath(scope, parentFriendlyId) } : null,
-    runs: runs.slice(0, RUNS_SHOWN).map(({ run }) => ({
+    runs: runs.rows.map(({ run }) => ({
       friendlyId: run.friendlyId,
       href: runPath(scope, run.friendlyId),
       taskIdentifier: run.taskIdentifier,
       status: toPublicRunStatus(run.status),
     })),
-    moreRuns: runs.length > RUNS_SHOWN,
+    moreRuns: runs.hasMore,
     errors: errors.map((e) => ({ index: e.index, taskIdentifier: e.taskIdentifier, code: e.errorCode, message: e.error })),
   };
 }

@@ -1,4 +1,4 @@
-import type { KeysetPosition } from "@internal/run-store";
+import type { ListPosition } from "@internal/run-store";
 
 /**
  * Cursor pagination for newest-first lists: `?after=<cursor>` is the next (older) page,
@@ -9,18 +9,18 @@ export const PAGE_SIZE = 25;
 
 export type PageLinks = { nextHref: string | null; previousHref: string | null };
 
-export function encodeCursor(row: KeysetPosition): string {
+export function encodeCursor(row: ListPosition): string {
   return `${row.createdAt.getTime()}.${row.id}`;
 }
 
-export function decodeCursor(value: string | null): KeysetPosition | undefined {
+export function decodeCursor(value: string | null): ListPosition | undefined {
   if (!value) return undefined;
   const match = /^(\d{1,15})\.([A-Za-z0-9]{1,64})$/.exec(value);
   if (!match) return undefined;
   return { createdAt: new Date(Number(match[1])), id: match[2] };
 }
 
-export type PageRequest = { after?: KeysetPosition; before?: KeysetPosition };
+export type PageRequest = { after?: ListPosition; before?: ListPosition };
 
 export function pageRequest(url: URL): PageRequest {
   const after = decodeCursor(url.searchParams.get("after"));
@@ -37,36 +37,25 @@ function hrefWith(url: URL, key: "after" | "before", cursor: string): string {
   return `${url.pathname}?${params.toString()}`;
 }
 
-/**
- * Loads one page with `fetchPage` (asked for one row more than the page, to know whether another
- * page exists in the direction of travel) and builds the Previous/Next links.
- */
-export async function loadPage<T extends KeysetPosition>(
+/** What the run store's paged queries answer (`apiQueries.list*Page`): one page, and whether more lie in the direction of travel. */
+export type FetchedPage<T> = { rows: T[]; hasMore: boolean };
+
+/** Loads the page the URL asks for and builds the Previous/Next links. */
+export async function loadPage<T extends ListPosition>(
   url: URL,
-  fetchPage: (query: PageRequest & { limit: number }) => Promise<T[]>,
+  fetchPage: (query: PageRequest & { limit: number }) => Promise<FetchedPage<T>>,
   pageSize = PAGE_SIZE
 ): Promise<{ rows: T[] } & PageLinks> {
   const request = pageRequest(url);
-  const fetched = await fetchPage({ ...request, limit: pageSize + 1 });
-  if (request.before && fetched.length === 0) {
+  const { rows, hasMore } = await fetchPage({ ...request, limit: pageSize });
+  if (request.before && rows.length === 0) {
     // Nothing newer any more (the cursor's rows went away): show the first page.
     const first = new URL(url);
     first.searchParams.delete("before");
     return loadPage(first, fetchPage, pageSize);
   }
-  let rows: T[];
-  let hasNewer: boolean;
-  let hasOlder: boolean;
-  if (request.before) {
-    // Rows come newest first; the extra row is the newest one.
-    hasNewer = fetched.length > pageSize;
-    rows = hasNewer ? fetched.slice(1) : fetched;
-    hasOlder = true;
-  } else {
-    hasOlder = fetched.length > pageSize;
-    rows = fetched.slice(0, pageSize);
-    hasNewer = request.after !== undefined;
-  }
+  const hasNewer = request.before ? hasMore : request.after !== undefined;
+  const hasOlder = request.before ? true : hasMore;
   const first = rows[0];
   const last = rows[rows.length - 1];
   return {

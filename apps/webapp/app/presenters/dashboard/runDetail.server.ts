@@ -66,7 +66,7 @@ export async function presentRunDetail(
   friendlyId: string,
   now: Date = new Date()
 ): Promise<RunDetailPage | null> {
-  const found = await findRunForDashboard(runtime, scope.environment.id, friendlyId);
+  const found = await findRunForDashboard(scope.environment.id, friendlyId);
   if (!found) return null;
   const { run, isBuffered } = found;
   const [snapshots, edges] = isBuffered

@@ -99,14 +99,10 @@ export async function presentRunList(
   const filters = parseRunListFilters(url.searchParams);
   const where = runFiltersWhere(filters, now);
   const [page, worker] = await Promise.all([
-    loadPage(url, async (query) => {
-      const records = await listRunsForDashboard(runtime, { environmentId: scope.environment.id, where, ...query });
-      // The keyset is the run row's; the record rides along.
-      return records.map((record) => ({ createdAt: record.run.createdAt, id: record.run.id, record }));
-    }),
+    loadPage(url, (query) => listRunsForDashboard(runtime, { environmentId: scope.environment.id, where, ...query })),
     runtime.resolver.resolveWorkerVersion(scope.environment.id).catch(() => null),
   ]);
-  const rows = page.rows.map(({ record: { run, isBuffered } }): RunListRow => {
+  const rows = page.rows.map(({ run, isBuffered }): RunListRow => {
     const started = run.startedAt ?? run.executedAt;
     const final = isFinalInternalStatus(run.status as InternalRunStatus);
     return {

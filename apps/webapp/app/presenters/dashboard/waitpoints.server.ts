@@ -1,4 +1,4 @@
-import { engineStore, type RunTablesPrisma } from "@internal/run-store";
+import { apiQueries, engineStore } from "@internal/run-store";
 import { toPublicRunStatus, type PublicRunStatus } from "@runplane/core/schemas";
 import { toWaitpointTokenStatus, WAITPOINT_TOKEN_STATUSES, WaitpointTokenStatus } from "@runplane/core/schemas";
 import { z } from "zod";
@@ -14,18 +14,11 @@ const TokenFiltersSchema = z.object({
 });
 export type TokenFilters = z.infer<typeof TokenFiltersSchema>;
 
-function statusWhere(status: WaitpointTokenStatus | undefined): RunTablesPrisma.WaitpointWhereInput {
-  switch (status) {
-    case "WAITING":
-      return { status: "PENDING" };
-    case "COMPLETED":
-      return { status: "COMPLETED", outputIsError: false };
-    case "TIMED_OUT":
-      return { status: "COMPLETED", outputIsError: true };
-    default:
-      return {};
-  }
-}
+const STATUS_FILTER: Record<WaitpointTokenStatus, { status: "PENDING" | "COMPLETED"; outputIsError?: boolean }> = {
+  WAITING: { status: "PENDING" },
+  COMPLETED: { status: "COMPLETED", outputIsError: false },
+  TIMED_OUT: { status: "COMPLETED", outputIsError: true },
+};
 
 export type TokenRow = {
   friendlyId: string;
@@ -45,7 +38,7 @@ export type TokensPage = PageLinks & {
   statusOptions: readonly WaitpointTokenStatus[];
 };
 
-/** Wait tokens (MANUAL waitpoints) of an environment, newest first. */
+/** Wait tokens (standalone MANUAL waitpoints, as the API lists them) of an environment, newest first. */
 export async function presentWaitTokens(
   runtime: Pick<Runtime, "runStore">,
   scope: EnvironmentScope,
@@ -56,10 +49,14 @@ export async function presentWaitTokens(
     status: url.searchParams.get("status") || undefined,
     tag: url.searchParams.get("tag") ?? undefined,
   });
-  const where: RunTablesPrisma.WaitpointWhereInput = {
-    AND: [{ type: "MANUAL" }, statusWhere(filters.status), filters.tag ? { tags: { has: filters.tag } } : {}],
-  };
-  const page = await loadPage(url, (query) => runtime.runStore.listWaitpoints({ environmentId: scope.environment.id, where, ...query }));
+  const page = await loadPage(url, (query) =>
+    apiQueries.listWaitpointTokenPage(runtime.runStore, {
+      environmentId: scope.environment.id,
+      statuses: filters.status ? [STATUS_FILTER[filters.status]] : undefined,
+      tags: filters.tag ? [filters.tag] : undefined,
+      ...query,
+    })
+  );
   return {
     rows: page.rows.map((w) => ({
       friendlyId: w.friendlyId,
@@ -99,7 +96,7 @@ export async function presentWaitToken(
 ): Promise<TokenDetailPage | null> {
   if (!/^waitpoint_[A-Za-z0-9]+$/.test(friendlyId)) return null;
   const w = await runtime.runStore.findWaitpoint({ friendlyId, environmentId: scope.environment.id });
-  if (!w || w.type !== "MANUAL") return null;
+  if (!w || w.type !== "MANUAL" || w.ownerRunId !== null) return null;
   const blockedIds = await engineStore.findRunsBlockedBy(runtime.runStore, w.id);
   const runs = await Promise.all(
     blockedIds.slice(0, BLOCKED_RUNS_SHOWN).map((id) => runtime.runStore.findRun({ id, environmentId: scope.environment.id }))
