@@ -14,12 +14,29 @@ pnpm -r --if-present typecheck
 
 log "tests"
 report="$(mktemp -t runplane-vitest-XXXXXX.json)"
-trap 'rm -f "$report"' EXIT
+split_report="$(mktemp -t runplane-vitest-split-XXXXXX.json)"
+trap 'rm -f "$report" "$split_report"' EXIT
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-# One plain closing line with the counts, for readers of the CI log.
+
+# Split-mode pass: the end-to-end webapp suites (API through the published SDK, worker protocol,
+# realtime) again against servers with two databases minting NEW (ksuid) run ids. The engine suite
+# already runs both modes in the pass above. Skipped when arguments narrowed the run.
+if [ "$#" -eq 0 ]; then
+  log "tests (split mode: control plane + run-ops databases)"
+  RUNPLANE_TEST_SPLIT=1 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$split_report" \
+    --project @runplane/webapp apps/webapp/test/sdk apps/webapp/test/api apps/webapp/test/worker apps/webapp/test/realtime || status=$?
+fi
+
+# One plain closing line with the counts of both passes, for readers of the CI log.
 node -e '
-  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`);
-' "$report" 2>/dev/null || true
+  const fs = require("node:fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    if (!fs.existsSync(file) || fs.statSync(file).size === 0) continue;
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$report" "$split_report" 2>/dev/null || true
 exit "$status"

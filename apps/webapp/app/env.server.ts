@@ -134,6 +134,8 @@ export const EnvObjectSchema = z.object({
   MOLLIFIER_DRAIN_CONCURRENCY: int(50, { min: 1 }),
   MOLLIFIER_DRAIN_BATCH_SIZE: int(100, { min: 1 }),
   MOLLIFIER_DRAIN_MAX_ATTEMPTS: int(3, { min: 1 }),
+  /** The in-process drainer yields while the event loop lags more than this (ms): accepting keeps priority. 0 = never. */
+  MOLLIFIER_DRAIN_MAX_LOOP_LAG_MS: int(50, { min: 0 }),
   MOLLIFIER_STALE_SWEEP_ENABLED: bool(true),
   MOLLIFIER_STALE_SWEEP_INTERVAL_MS: int(60_000, { min: 1 }),
   MOLLIFIER_STALE_THRESHOLD_MS: int(300_000, { min: 1 }),

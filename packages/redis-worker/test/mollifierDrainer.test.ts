@@ -132,6 +132,19 @@ describe("MollifierDrainer retries and terminal failures", () => {
     await buffer.close();
   });
 
+  redisTest("a terminal callback that materialises the run after all gets the entry acked, not failed", async ({ redis }) => {
+    const buffer = makeBuffer(redis);
+    await buffer.accept(acceptInput("run_1"));
+    const handler = vi.fn(async () => {
+      throw new Error("Unique constraint failed");
+    });
+    const drainer = makeDrainer(buffer, { handler, onTerminalFailure: async () => "materialised" as const });
+    expect(await drainer.runOnce()).toMatchObject({ drained: 1, failed: 0 });
+    expect((await buffer.getEntry("run_1"))!.status).toBe("MATERIALISED");
+    expect(await buffer.getDepth()).toBe(0);
+    await buffer.close();
+  });
+
   redisTest("a malformed payload never reaches the handler and goes terminal", async ({ redis }) => {
     const buffer = makeBuffer(redis);
     await buffer.accept(acceptInput("run_1"));

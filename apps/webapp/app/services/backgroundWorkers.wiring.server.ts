@@ -19,7 +19,10 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     },
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
+  registerRealtimeBackgroundWorker(runtime);
+  const { mollifier } = runtime;
+  runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
+  runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
-  registerRealtimeBackgroundWorker(runtime);
 }

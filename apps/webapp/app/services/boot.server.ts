@@ -10,6 +10,7 @@ import { gracefulShutdown, installShutdownSignals } from "~/services/shutdown.se
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import { runBootSentinels } from "~/v3/runOpsMigration/bootSentinels.server";
 import { runOpsConfigFromEnv } from "~/v3/runOpsMigration/config.server";
+import { installMollifierDiversion } from "~/v3/mollifier/apiWiring.server";
 
 export type BootedApp = {
   env: Env;
@@ -43,6 +44,8 @@ async function runBoot(): Promise<BootedApp> {
   await runBootSentinels(runOps, env, { logger });
 
   const runtime = setRuntime(createRuntime(env, runOps, logger));
+  // triggers over the per-env rate go to the mollifier's buffer (MOLLIFIER_ENABLED, per-org opt-out)
+  installMollifierDiversion(runtime);
   let bootstrap: BootstrapResult;
   try {
     bootstrap = await bootstrapInstance(runtime.prisma, env);

@@ -10,6 +10,9 @@ import type { Logger } from "~/services/logger.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import type { RunOpsConfig } from "~/v3/runOpsMigration/config.server";
 import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.server";
+import { setupMetrics } from "~/services/metrics.server";
+import { mollifierConfigFromEnv } from "~/v3/mollifier/config.server";
+import { createMollifier, type Mollifier } from "~/v3/mollifier/mollifier.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -30,11 +33,17 @@ export type Runtime = {
   /** The embedded run engine; its background jobs are registered as a background worker. */
   engine: RunEngine;
   backgroundWorkers: BackgroundWorkerRegistry;
+  /** The burst buffer: gate, buffer, drainer and stale sweep (v3/mollifier). */
+  mollifier: Mollifier;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
 
 export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, registry = backgroundWorkers): Runtime {
+  // before any instrument is created: instruments made on the no-op provider stay no-ops
+  setupMetrics();
+  // a mollifier misconfiguration fails boot with a named error before anything connects
+  const mollifierConfig = mollifierConfigFromEnv(env);
   const prisma = createControlPlaneClient({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_SIZE,
@@ -61,6 +70,14 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     logger: logger.child({ component: "run-engine" }),
   });
 
+  const mollifier = createMollifier({
+    config: mollifierConfig,
+    engine,
+    runStore: runStore.store,
+    logger: logger.child({ component: "mollifier" }),
+    mintKind: runOps.mintKind,
+  });
+
   let closing: Promise<void> | null = null;
   return {
     env,
@@ -72,6 +89,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     resolver,
     engine,
     backgroundWorkers: registry,
+    mollifier,
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
@@ -79,6 +97,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
           prisma.$disconnect(),
           runStore.close(),
           closeRedis(redis),
+          mollifier.close(),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });

@@ -1,4 +1,4 @@
-import { task, type RunningWorker } from "@runplane/worker";
+import { task, wait, type RunningWorker } from "@runplane/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { createHarness, FINAL_STATUSES, maxOverlap, sleep, type Harness } from "./support/harness";
@@ -120,5 +120,63 @@ describe.each([{ split: false }, { split: true }])("worker concurrency and shutd
     expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
     expect(run.attemptNumber).toBe(2);
     expect(seen.map((s) => s.attempt)).toEqual([1, 2]);
+  });
+
+  test("worker stop() while runs wait (a token, a child): they are failed from their waits, requeued and finished by a second worker", async () => {
+    let waiting!: () => void;
+    const bothWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    let waitingCount = 0;
+    const markWaiting = () => ++waitingCount === 2 && waiting();
+    const retry = { maxAttempts: 3, minTimeoutInMs: 200, maxTimeoutInMs: 1_000, factor: 1, randomize: false };
+    const hangingChild = task({
+      id: "hanging-child",
+      retry,
+      run: async (_payload, { ctx, signal }) => {
+        if (ctx.attempt.number > 1) return "child done";
+        markWaiting();
+        await new Promise((resolve) => signal.addEventListener("abort", resolve));
+        return "aborted";
+      },
+    });
+    const tokenWaiter = task({
+      id: "token-waiter",
+      retry,
+      run: async (_payload, { ctx }) => {
+        if (ctx.attempt.number > 1) return `token waiter done on attempt ${ctx.attempt.number}`;
+        const token = await wait.createToken();
+        markWaiting();
+        await wait.forToken(token);
+        return "never";
+      },
+    });
+    const childWaiter = task({
+      id: "child-waiter",
+      retry,
+      run: async (_payload, { ctx }) => {
+        if (ctx.attempt.number > 1) return `child waiter done on attempt ${ctx.attempt.number}`;
+        await hangingChild.triggerAndWait({});
+        return "never";
+      },
+    });
+    const tasks = [hangingChild, tokenWaiter, childWaiter];
+    const version = `shutdown-waits.${Date.now()}`;
+    const first = await h.startWorker({ tasks, version, shutdownTimeoutMs: 300 });
+    const tokenRun = await h.trigger("token-waiter", {});
+    const childRun = await h.trigger("child-waiter", {});
+    await bothWaiting;
+    await h.waitForExecutionStatus(tokenRun, "EXECUTING_WITH_WAITPOINTS");
+    await h.waitForExecutionStatus(childRun, "EXECUTING_WITH_WAITPOINTS");
+    await first.stop();
+    for (const runId of [tokenRun, childRun]) {
+      const requeued = await h.run(runId);
+      expect(requeued.status).toBe("PENDING");
+      expect(requeued.error).toMatchObject({ code: "TASK_PROCESS_SIGTERM" });
+    }
+
+    await h.startWorker({ tasks, version });
+    const token = await h.waitForStatus(tokenRun, FINAL_STATUSES);
+    const child = await h.waitForStatus(childRun, FINAL_STATUSES);
+    expect([token.status, token.attemptNumber]).toEqual(["COMPLETED_SUCCESSFULLY", 2]);
+    expect([child.status, child.attemptNumber]).toEqual(["COMPLETED_SUCCESSFULLY", 2]);
   });
 });

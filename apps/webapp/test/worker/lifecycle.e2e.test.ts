@@ -1,4 +1,4 @@
-import { task } from "@runplane/worker";
+import { metadata, task } from "@runplane/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { createHarness, decodeOutput, FINAL_STATUSES, type Harness } from "./support/harness";
@@ -38,6 +38,29 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     expect(decodeOutput(run.output, run.outputType)).toEqual({ doubled: 42, attempt: 1, runId });
   });
 
+  test("the run's metadata reaches the task, and the task's metadata changes are stored before it completes", async () => {
+    const progress = task({
+      id: "progress",
+      run: async () => {
+        const seen = metadata.current();
+        metadata.set("progress", 1);
+        metadata.append("steps", "done");
+        return { seen };
+      },
+    });
+    await h.startWorker({ tasks: [progress] });
+    const res = await fetch(`${h.apiUrl}/api/v1/tasks/progress/trigger`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.devSecretKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ payload: {}, options: { metadata: { progress: 0, owner: "ada" } } }),
+    });
+    const { id: runId } = (await res.json()) as { id: string };
+    const run = await h.waitForStatus(runId, FINAL_STATUSES);
+    expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
+    expect(decodeOutput(run.output, run.outputType)).toEqual({ seen: { progress: 0, owner: "ada" } });
+    expect(decodeOutput(run.metadata, run.metadataType)).toEqual({ progress: 1, owner: "ada", steps: ["done"] });
+  });
+
   test("a throwing task is retried with backoff and ends COMPLETED_WITH_ERRORS after maxAttempts", async () => {
     const attemptsAt: number[] = [];
     const failing = task({
@@ -71,7 +94,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     });
     await h.startWorker({ tasks: [later] });
     const delayUntil = new Date(Date.now() + 2_000);
-    const runId = await h.trigger("delayed", {}, { delayUntil });
+    const runId = await h.trigger("delayed", {}, { delay: delayUntil.toISOString() });
     expect((await h.run(runId)).status).toBe("DELAYED");
     const run = await h.waitForStatus(runId, FINAL_STATUSES);
     expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
@@ -94,7 +117,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
       },
     });
     const runId = await h.trigger("cancelled-while-queued", {});
-    await h.engine.cancelRun(runId);
+    await h.cancel(runId);
     expect((await h.run(runId)).status).toBe("CANCELED");
     await h.startWorker({ tasks: [never] });
     const control = await h.trigger("cancelled-while-queued", {});
@@ -126,7 +149,7 @@ describe.each([{ split: false }, { split: true }])("worker lifecycle end to end 
     const runId = await h.trigger("cancelled-while-executing", {});
     await running;
     const cancelledAt = Date.now();
-    await h.engine.cancelRun(runId);
+    await h.cancel(runId);
     expect(await h.engine.getLatestSnapshot(runId)).toMatchObject({ executionStatus: "PENDING_CANCEL" });
     // The worker learns of it on its next heartbeat (500 ms here), aborts the task and acknowledges.
     await h.waitForExecutionStatus(runId, "FINISHED", 10_000);

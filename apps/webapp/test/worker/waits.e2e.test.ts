@@ -71,6 +71,32 @@ describe.each([{ split: false }, { split: true }])("worker waits end to end (spl
     expect(childRun.parentTaskRunId).toBe(run.id);
   });
 
+  test("batchTriggerAndWait resumes the parent with every item's result, in item order", async () => {
+    const item = task({
+      id: "batch-item",
+      retry: { maxAttempts: 1 },
+      run: async (payload: { i: number }) => {
+        if (payload.i === 1) throw new Error("item 1 fails");
+        await new Promise((r) => setTimeout(r, (3 - payload.i) * 100)); // later items finish first
+        return { i: payload.i };
+      },
+    });
+    const fanOut = task({
+      id: "fan-out",
+      run: async (_payload, { ctx }) => {
+        const batch = await ctx.batchTriggerAndWait<{ i: number }>("batch-item", [0, 1, 2].map((i) => ({ payload: { i } })));
+        return { batchId: batch.id, results: batch.runs.map((r) => (r.ok ? r.output : { error: r.error.message })) };
+      },
+    });
+    await h.startWorker({ tasks: [fanOut, item], concurrency: 2 });
+    const runId = await h.trigger("fan-out", {});
+    const run = await h.waitForStatus(runId, FINAL_STATUSES, 30_000);
+    expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
+    const output = decodeOutput(run.output, run.outputType) as { batchId: string; results: unknown[] };
+    expect(output.batchId).toMatch(/^batch_/);
+    expect(output.results).toEqual([{ i: 0 }, { error: expect.stringContaining("item 1 fails") }, { i: 2 }]);
+  });
+
   test("a completed wait token resumes its waiter with the data", async () => {
     let tokenId!: (id: string) => void;
     const token = new Promise<string>((resolve) => (tokenId = resolve));

@@ -12,8 +12,8 @@ export class StaleSnapshotError extends ConflictError {
   }
 }
 
-/** The run is not in a state that allows the call (HTTP 409). */
-export class InvalidRunStateError extends ConflictError {
+/** The run is not in a state that allows the call (HTTP 422: a valid request the run's state refuses). */
+export class InvalidRunStateError extends UnprocessableError {
   constructor(
     readonly runId: string,
     readonly executionStatus: string,

@@ -407,6 +407,15 @@ function fieldOf(flat: string[], name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A `listEnvEntries` cursor positioned at (createdAt ms, run id): the listing continues with entries
+ * strictly older than it. Lets a caller merging buffered entries into a keyset-paginated list resume
+ * at that list's own position.
+ */
+export function envListingCursor(position: { createdAtMs: number; runId: string }): string {
+  return encodeCursor({ score: position.createdAtMs, runId: position.runId });
+}
+
 function encodeCursor(position: { runId: string; score: number }): string {
   return Buffer.from(`${position.score}:${position.runId}`, "utf8").toString("base64url");
 }

@@ -25,9 +25,11 @@ export type MollifierDrainerOptions = {
   /**
    * Called once before a terminal `fail` (non-retryable error, malformed payload, attempts
    * exhausted) so the caller can write a terminal record. Throwing a retryable error requeues the
-   * entry instead; any other throw is logged and the entry is failed anyway.
+   * entry instead; any other throw is logged and the entry is failed anyway. Resolving
+   * "materialised" says the callback created the run after all (a last replay succeeded): the entry
+   * is acked like a drained one instead of failed.
    */
-  onTerminalFailure?: (entry: TerminalEntry, failure: DrainFailure) => Promise<void>;
+  onTerminalFailure?: (entry: TerminalEntry, failure: DrainFailure) => Promise<void | "materialised">;
   isRetryable?: (error: unknown) => boolean;
   /** Entries processed at once across all envs (MOLLIFIER_DRAIN_CONCURRENCY). Default 50. */
   concurrency?: number;
@@ -313,7 +315,10 @@ export class MollifierDrainer {
   private async terminal(entry: TerminalEntry, failure: DrainFailure): Promise<DrainOutcome> {
     if (this.o.onTerminalFailure) {
       try {
-        await this.o.onTerminalFailure(entry, failure);
+        if ((await this.o.onTerminalFailure(entry, failure)) === "materialised") {
+          await this.ackAfterSuccess(entry);
+          return "drained";
+        }
       } catch (error) {
         if (this.o.isRetryable(error)) return this.requeue(entry, error);
         this.o.logger.error("MollifierDrainer.onTerminalFailure threw; failing the entry", { ...errorFields(error), runId: entry.runId });

@@ -1,6 +1,7 @@
 export {
   MollifierBuffer,
   DEFAULT_MAX_TAGS,
+  envListingCursor,
   type MollifierBufferOptions,
   type AcceptInput,
   type AcceptResult,

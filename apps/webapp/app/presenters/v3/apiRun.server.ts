@@ -89,7 +89,7 @@ export function batchFriendlyIdOf(run: TaskRun): string | null {
 }
 
 /** GET /api/v3/runs/{id} (and the reschedule response): the full run object with related runs. */
-export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof RetrieveRunResponse>> {
+export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof RetrieveRunResponse> & { isBuffered?: true }> {
   const { runStore } = getRuntime();
   const relatedIds = [run.parentTaskRunId, run.rootTaskRunId].filter((id): id is string => Boolean(id));
   const [related, children] = run.isBuffered
@@ -103,7 +103,7 @@ export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof 
   const root = run.rootTaskRunId ? byId.get(run.rootTaskRunId) : undefined;
 
   const stored = run.payloadType === "application/store";
-  return RetrieveRunResponse.parse({
+  const retrieved = RetrieveRunResponse.parse({
     ...relatedFields(run),
     payload: stored ? undefined : packetJsonView(run.payload, run.payloadType),
     output: run.status === "COMPLETED_SUCCESSFULLY" && run.outputType !== "application/store" ? packetJsonView(run.output, run.outputType) : undefined,
@@ -115,18 +115,26 @@ export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof 
     },
     attemptCount: run.attemptNumber ?? 0,
   });
+  // a run still in the mollifier's buffer (no row yet)
+  return run.isBuffered ? { ...retrieved, isBuffered: true } : retrieved;
 }
 
 export type ListItemEnvironment = { id: string; slug: string };
 
 /** One item of GET /api/v1/runs and /api/v1/projects/{ref}/runs. */
-export function presentRunListItem(run: TaskRun, environment: ListItemEnvironment): z.output<typeof ListRunResponseItem> {
-  return ListRunResponseItem.parse({
+export function presentRunListItem(
+  run: TaskRun,
+  environment: ListItemEnvironment,
+  flags: { isBuffered?: boolean } = {}
+): z.output<typeof ListRunResponseItem> & { isBuffered?: true } {
+  const item = ListRunResponseItem.parse({
     ...commonFields(run),
     // The list shows the stored key, as the reference does.
     idempotencyKey: run.idempotencyKey,
     env: { id: environment.id, name: environment.slug },
   });
+  // a run still in the mollifier's buffer (no row yet)
+  return flags.isBuffered ? { ...item, isBuffered: true } : item;
 }
 
 const FINAL_STATUSES: ReadonlySet<TaskRun["status"]> = new Set([

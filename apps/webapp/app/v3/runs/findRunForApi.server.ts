@@ -1,7 +1,7 @@
 import type { TaskRun } from "@internal/run-store";
 import { NotFoundError } from "@runplane/core";
 import { ErrorMessage } from "@runplane/core/schemas";
-import { getRuntime } from "~/services/runtime.server";
+import { findRunOrBuffered } from "~/v3/mollifier/apiWiring.server";
 
 /** The environment a lookup is scoped to: only its id is used. */
 export type ApiEnvironmentRef = { id: string };
@@ -19,8 +19,8 @@ export type ApiRun = TaskRun & { isBuffered?: boolean };
  */
 export async function findRunForApi(environment: ApiEnvironmentRef, friendlyId: string): Promise<ApiRun | null> {
   if (!friendlyId || friendlyId.length > 128) return null;
-  const { runStore } = getRuntime();
-  return runStore.findRun({ friendlyId, environmentId: environment.id });
+  // the row, else the buffered trigger (mollifier), as a synthetic run flagged isBuffered
+  return findRunOrBuffered(environment.id, friendlyId);
 }
 
 /** {@link findRunForApi}, or a 404 `Run not found`. */

@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor, parseDurationMs, toInternalRunStatuses, typ
 import { z } from "zod";
 import { presentRunListItem, type ListItemEnvironment } from "~/presenters/v3/apiRun.server";
 import { getRuntime } from "~/services/runtime.server";
+import { mergeBufferedIntoListPage } from "~/v3/mollifier/apiWiring.server";
 
 /** Cursor payload: the (createdAt, id) keyset position of a row. */
 const Cursor = z.object({ c: z.number().int(), i: z.string().min(1) });
@@ -63,15 +64,19 @@ export async function listRunsForApi(environments: ListItemEnvironment[], filter
   if (where === null || environments.length === 0) return { data: [], pagination: {} };
 
   const { runStore } = getRuntime();
-  const { rows, hasMore } = await apiQueries.listRunPage(runStore, {
+  const page = await apiQueries.listRunPage(runStore, {
     environmentIds: environments.map((env) => env.id),
     where,
     limit: filters.pageSize,
     after,
     before,
   });
+  // buffered (mollified) runs join forward pages with their real status, marked isBuffered
+  const { rows, hasMore }: { rows: Array<(typeof page.rows)[number] & { isBuffered?: boolean }>; hasMore: boolean } = before
+    ? page
+    : await mergeBufferedIntoListPage({ environmentIds: environments.map((env) => env.id), filters, after, rows: page.rows, hasMore: page.hasMore });
   const envById = new Map(environments.map((env) => [env.id, env]));
-  const data = rows.map((row) => presentRunListItem(row, envById.get(row.runtimeEnvironmentId) ?? { id: row.runtimeEnvironmentId, slug: "unknown" }));
+  const data = rows.map((row) => presentRunListItem(row, envById.get(row.runtimeEnvironmentId) ?? { id: row.runtimeEnvironmentId, slug: "unknown" }, { isBuffered: row.isBuffered }));
 
   const first = rows[0];
   const last = rows[rows.length - 1];

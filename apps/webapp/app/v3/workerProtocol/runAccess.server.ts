@@ -1,6 +1,6 @@
 import type { AuthenticatedEnvironment } from "@internal/database/resolver";
 import type { TaskRunExecutionSnapshot } from "@internal/run-store";
-import { isClassifiable, NotFoundError } from "@runplane/core";
+import { fromFriendlyId, isClassifiable, NotFoundError } from "@runplane/core";
 import { getRuntime } from "~/services/runtime.server";
 
 /** The environment a worker authenticated as: it sees only this environment's runs and waitpoints. */
@@ -44,7 +44,7 @@ export async function requireRunInEnvironment(
 
 /** The snapshot must be the run's: an id of another run (or none) is a 404, not a stale 409. */
 export async function requireSnapshotOfRun(ref: RunRef): Promise<void> {
-  if (ref.latest.id === ref.snapshotId.slice("snapshot_".length)) return;
+  if (ref.latest.id === fromFriendlyId(ref.snapshotId, "snapshot")) return;
   const snapshot = await getRuntime().engine.getSnapshot(ref.runId, ref.snapshotId);
   if (!snapshot) throw new NotFoundError(NOT_FOUND.snapshot);
 }

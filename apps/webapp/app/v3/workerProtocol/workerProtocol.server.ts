@@ -22,16 +22,18 @@ import {
   type WorkerTaskRunExecutionInput,
   type WorkerWaitResponse,
 } from "@runplane/core/schemas";
+import { fromFriendlyId } from "@runplane/core";
 import { z } from "zod";
 import { getRuntime } from "~/services/runtime.server";
-import { readJsonBody, readQuery } from "./http.server";
+import { asStaleSnapshotResponse, readWorkerBody, readWorkerQuery } from "./http.server";
 import { longPollSignal } from "./longPolls.server";
 import { requireFriendlyId, requireRunInEnvironment, requireSnapshotOfRun, type RunRef, type WorkerEnvironment } from "./runAccess.server";
 
 /**
  * The worker protocol (apps/webapp/docs/worker-protocol.md), one function per route. Each parses its
  * input with the core protocol schema, scopes the run to the caller's environment, calls the engine
- * and shapes the answer. Errors map in http.server.ts (stale → 409, disallowed state → 422).
+ * and shapes the answer. Errors map through httpErrors.server.ts (stale → 409 with latestSnapshotId,
+ * a state the run does not allow → 422, unknown or foreign ids → 404).
  */
 
 type RouteParams = { runId?: string; snapshotId?: string };
@@ -39,13 +41,22 @@ type RouteParams = { runId?: string; snapshotId?: string };
 /** start and heartbeat take no input: the worker sends `{}` (an empty body is fine too). */
 const EmptyBody = z.object({}).strict();
 
-/** A stale snapshot id that is not even the run's is a 404, not a 409. */
+/**
+ * The snapshot rule (§2) for state-changing calls: the named snapshot must be the run's latest, else
+ * 409 with the latest snapshot id and nothing changes (a snapshot id that is not even the run's → 404).
+ * The engine also accepts older snapshots of the same execution; the protocol does not, so that a
+ * heartbeat from a worker whose run was cancelled meanwhile gets the 409 that tells it so.
+ */
 async function staleOrUnknown<T>(ref: RunRef, fn: () => Promise<T>): Promise<T> {
   try {
+    if (ref.latest.id !== fromFriendlyId(ref.snapshotId, "snapshot")) {
+      throw new StaleSnapshotError(ref.latest.runId, ref.snapshotId, ref.latest.id, ref.latest.executionStatus);
+    }
     return await fn();
   } catch (error) {
-    if (error instanceof StaleSnapshotError) await requireSnapshotOfRun(ref);
-    throw error;
+    if (!(error instanceof StaleSnapshotError)) throw error;
+    await requireSnapshotOfRun(ref);
+    throw asStaleSnapshotResponse(error);
   }
 }
 
@@ -53,7 +64,7 @@ async function staleOrUnknown<T>(ref: RunRef, fn: () => Promise<T>): Promise<T> 
 // §3 register
 
 export async function registerWorker(environment: WorkerEnvironment, request: Request): Promise<WorkerRegisterResponse> {
-  const body = await readJsonBody(request, WorkerRegisterRequest);
+  const body = await readWorkerBody(request, WorkerRegisterRequest);
   const { prisma, resolver, engine } = getRuntime();
   // Tasks may share a queue; a queue none of its tasks limits has no limit of its own (null clears an old one).
   const queueLimits = new Map<string, number | null>();
@@ -82,7 +93,7 @@ export async function registerWorker(environment: WorkerEnvironment, request: Re
 // §4 dequeue (long-poll)
 
 export async function dequeue(environment: WorkerEnvironment, request: Request): Promise<WorkerDequeueResponse> {
-  const body = await readJsonBody(request, WorkerDequeueRequest);
+  const body = await readWorkerBody(request, WorkerDequeueRequest);
   const signal = longPollSignal(request);
   const runs = await getRuntime().engine.dequeue({
     environmentId: environment.id,
@@ -110,7 +121,7 @@ export async function startAttempt(
   request: Request,
   params: RouteParams
 ): Promise<{ snapshotId: string; execution: WorkerTaskRunExecutionInput }> {
-  await readJsonBody(request, EmptyBody);
+  await readWorkerBody(request, EmptyBody);
   const ref = await requireRunInEnvironment(environment, params);
   const started = await staleOrUnknown(ref, () => getRuntime().engine.startRunAttempt(ref.runId, ref.snapshotId));
   return { snapshotId: started.snapshotFriendlyId, execution: presentExecution(started.execution) };
@@ -167,7 +178,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 // §6 heartbeat
 
 export async function heartbeat(environment: WorkerEnvironment, request: Request, params: RouteParams): Promise<WorkerHeartbeatResponse> {
-  await readJsonBody(request, EmptyBody);
+  await readWorkerBody(request, EmptyBody);
   const ref = await requireRunInEnvironment(environment, params);
   await staleOrUnknown(ref, () => getRuntime().engine.heartbeat(ref.runId, ref.snapshotId));
   return { ok: true };
@@ -181,7 +192,7 @@ export async function completeAttempt(
   request: Request,
   params: RouteParams
 ): Promise<WorkerCompleteAttemptResponse> {
-  const { completion } = await readJsonBody(request, WorkerCompleteAttemptRequest);
+  const { completion } = await readWorkerBody(request, WorkerCompleteAttemptRequest);
   const ref = await requireRunInEnvironment(environment, params);
   const input: CompletionInput = completion.ok
     ? { ok: true, output: completion.output, outputType: completion.outputType, usageDurationMs: completion.usage?.durationMs }
@@ -194,7 +205,7 @@ export async function completeAttempt(
 // §8 waits and continue
 
 export async function waitForDuration(environment: WorkerEnvironment, request: Request, params: RouteParams): Promise<WorkerWaitResponse> {
-  const { date } = await readJsonBody(request, WorkerWaitDurationRequest);
+  const { date } = await readWorkerBody(request, WorkerWaitDurationRequest);
   const ref = await requireRunInEnvironment(environment, params);
   const blocked = await staleOrUnknown(ref, () => getRuntime().engine.waitForDuration(ref.runId, ref.snapshotId, date));
   // The block's EXECUTING_WITH_WAITPOINTS snapshot, even if the run was continued at once (§8).
@@ -202,7 +213,7 @@ export async function waitForDuration(environment: WorkerEnvironment, request: R
 }
 
 export async function waitForToken(environment: WorkerEnvironment, request: Request, params: RouteParams): Promise<WorkerWaitResponse> {
-  const body = await readJsonBody(request, WorkerWaitTokenRequest);
+  const body = await readWorkerBody(request, WorkerWaitTokenRequest);
   const ref = await requireRunInEnvironment(environment, params);
   const waitpointId = requireFriendlyId(body.waitpointId, "waitpoint");
   const blocked = await staleOrUnknown(ref, () =>
@@ -212,7 +223,7 @@ export async function waitForToken(environment: WorkerEnvironment, request: Requ
 }
 
 export async function continueRun(environment: WorkerEnvironment, request: Request, params: RouteParams): Promise<WorkerContinueResponseInput> {
-  const { waitMs } = readQuery(request, WorkerContinueQuery);
+  const { waitMs } = readWorkerQuery(request, WorkerContinueQuery);
   const ref = await requireRunInEnvironment(environment, params);
   const result = await getRuntime().engine.continueFrom(ref.runId, ref.snapshotId, { waitMs, signal: longPollSignal(request) });
   switch (result.status) {

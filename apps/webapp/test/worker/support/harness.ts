@@ -1,8 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createControlPlaneClient, type ControlPlaneClient } from "@internal/database";
 import { PrismaControlPlaneResolver, type AuthenticatedEnvironment } from "@internal/database/resolver";
-import { RunEngine, type TriggerInput } from "@internal/run-engine";
+import { RunEngine } from "@internal/run-engine";
 import { createRunStoreFromUrls, engineStore, type RunStore, type TaskRun } from "@internal/run-store";
 import { TEST_REDIS_URL } from "@internal/testcontainers";
 import { fromFriendlyId } from "@runplane/core";
@@ -11,24 +9,23 @@ import type { TestServer } from "../../support/testServer";
 
 /**
  * End-to-end harness for the worker protocol: a real test server, real workers (`startWorker` in this
- * process) and a RunEngine in this process on the server's databases and Redis prefix. The test engine
- * only triggers, cancels and reads runs (it shares the queue with the server; its background jobs stay
- * off, the server runs them).
- *
- * Public routes a task calls (trigger, wait tokens) come from the server when it has them. Until then a
- * small front proxy answers exactly those with the test engine and forwards everything else to the
- * server, so the worker protocol itself is always the real one.
+ * process), and runs triggered and cancelled through the server's public API. A RunEngine in this
+ * process, on the server's databases and Redis prefix, only reads run state for assertions (and a few
+ * protocol tests use it for what no public route does); its background jobs stay off.
  */
 export type Harness = {
   server: TestServer;
   engine: RunEngine;
   store: RunStore;
+  /** The dev environment (the workers' `devSecretKey`), and the prod one for isolation checks. */
   environment: AuthenticatedEnvironment;
-  /** The URL workers use (the server, or the front proxy in front of it). */
+  prodEnvironment: AuthenticatedEnvironment;
+  /** The server's URL. */
   apiUrl: string;
-  /** Whether the server itself serves the public trigger route (else the front proxy does). */
-  serverHasPublicApi: boolean;
-  trigger(taskIdentifier: string, payload: unknown, options?: Partial<TriggerInput>): Promise<string>;
+  /** `POST /api/v1/tasks/:id/trigger` with the dev key; the run's friendly id. */
+  trigger(taskIdentifier: string, payload: unknown, options?: TriggerOptions): Promise<string>;
+  /** `POST /api/v2/runs/:id/cancel`. */
+  cancel(runId: string): Promise<void>;
   run(runId: string): Promise<TaskRun>;
   /** Polls until the run reaches one of `statuses` (throws with its last status after `timeoutMs`). */
   waitForStatus(runId: string, statuses: TaskRun["status"][], timeoutMs?: number): Promise<TaskRun>;
@@ -38,9 +35,19 @@ export type Harness = {
   startWorker(options: Omit<StartWorkerOptions, "apiUrl" | "secretKey">): Promise<RunningWorker>;
   /** Stops every worker this harness started. */
   stopWorkers(): Promise<void>;
-  /** Worker log lines at warn and above, for assertions and failure output. */
+  /** Worker log lines at warn and above (all of them with SHOW_WORKER_LOGS; WORKER_LOG_LEVEL=debug for more). */
   workerLogs: string[];
   close(): Promise<void>;
+};
+
+/** Public trigger options the tests use (api.md §4.1). */
+export type TriggerOptions = {
+  delay?: string;
+  ttl?: string;
+  concurrencyKey?: string;
+  tags?: string[];
+  parentRunId?: string;
+  resumeParentOnCompletion?: boolean;
 };
 
 export const FINAL_STATUSES: TaskRun["status"][] = [
@@ -64,7 +71,8 @@ export async function createHarness(server: TestServer, split: boolean): Promise
   const prisma: ControlPlaneClient = createControlPlaneClient({ connectionString: server.databaseUrl, max: 2 });
   const resolver = new PrismaControlPlaneResolver({ client: prisma });
   const environment = await resolver.resolveEnvByApiKey(server.devSecretKey);
-  if (!environment) throw new Error("the test server's dev environment was not bootstrapped");
+  const prodEnvironment = await resolver.resolveEnvByApiKey(server.prodSecretKey);
+  if (!environment || !prodEnvironment) throw new Error("the test server's environments were not bootstrapped");
   const engine = new RunEngine({
     runStore: store,
     resolver,
@@ -73,10 +81,17 @@ export async function createHarness(server: TestServer, split: boolean): Promise
     keyPrefix: `${server.redis.keyPrefix}engine:`,
   });
 
-  const probe = await fetch(`${server.baseUrl}/api/v1/tasks/probe/trigger`, { method: "POST", body: "{}" });
-  const serverHasPublicApi = probe.status !== 404;
-  const proxy = serverHasPublicApi ? null : await startFrontProxy(server.baseUrl, engine, environment);
-  const apiUrl = proxy ? proxy.url : server.baseUrl;
+  const apiUrl = server.baseUrl;
+  const post = async (path: string, body: unknown): Promise<any> => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.devSecretKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`POST ${path} → ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
 
   const workers: RunningWorker[] = [];
   let versions = 0;
@@ -93,18 +108,15 @@ export async function createHarness(server: TestServer, split: boolean): Promise
     engine,
     store,
     environment,
+    prodEnvironment,
     apiUrl,
-    serverHasPublicApi,
     workerLogs,
     async trigger(taskIdentifier, payload, options = {}) {
-      const { run: created } = await engine.trigger({
-        taskIdentifier,
-        environment,
-        payload: JSON.stringify(payload),
-        payloadType: "application/json",
-        ...options,
-      });
-      return created.friendlyId;
+      const { id } = await post(`/api/v1/tasks/${encodeURIComponent(taskIdentifier)}/trigger`, { payload, options });
+      return id as string;
+    },
+    async cancel(runId) {
+      await post(`/api/v2/runs/${runId}/cancel`, {});
     },
     run,
     async waitForStatus(runId, statuses, timeoutMs = 20_000) {
@@ -138,8 +150,8 @@ export async function createHarness(server: TestServer, split: boolean): Promise
         secretKey: server.devSecretKey,
         version: `test.${++versions}.${Date.now()}`,
         heartbeatIntervalMs: 500,
-        logLevel: "warn",
-        logSink: (line) => void workerLogs.push(line),
+        logLevel: (process.env.WORKER_LOG_LEVEL as "debug" | "info" | undefined) ?? "warn",
+        logSink: (line, level) => void ((level === "warn" || level === "error" || process.env.SHOW_WORKER_LOGS) && workerLogs.push(line)),
         ...options,
       });
       workers.push(worker);
@@ -150,7 +162,6 @@ export async function createHarness(server: TestServer, split: boolean): Promise
     },
     async close() {
       await Promise.allSettled(workers.splice(0).map((w) => w.stop()));
-      await proxy?.close();
       await engine.close();
       await Promise.allSettled([closeStore(), prisma.$disconnect()]);
     },
@@ -165,90 +176,6 @@ export async function withHarness(server: TestServer, split: boolean, fn: (h: Ha
   } finally {
     await harness.close();
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Front proxy: the public trigger and wait-token routes, until the server has them
-
-type Proxy = { url: string; close(): Promise<void> };
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-async function startFrontProxy(target: string, engine: RunEngine, environment: AuthenticatedEnvironment): Promise<Proxy> {
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://proxy");
-    const body = await readBody(req);
-    const trigger = /^\/api\/v1\/tasks\/([^/]+)\/trigger$/.exec(url.pathname);
-    const complete = /^\/api\/v1\/waitpoints\/tokens\/([^/]+)\/complete$/.exec(url.pathname);
-    if (req.method === "POST" && (trigger || complete || url.pathname === "/api/v1/waitpoints/tokens")) {
-      if (req.headers.authorization !== `Bearer ${environment.apiKey}`) return sendJson(res, 401, { error: "Invalid API key" });
-      const json = body ? JSON.parse(body) : {};
-      if (trigger) {
-        const options = json.options ?? {};
-        const { run, isCached } = await engine.trigger({
-          taskIdentifier: decodeURIComponent(trigger[1]!),
-          environment,
-          payload: json.payload ?? "",
-          payloadType: options.payloadType ?? "application/json",
-          parentRunId: options.parentRunId,
-          resumeParentOnCompletion: options.resumeParentOnCompletion,
-          isTest: options.test,
-          concurrencyKey: options.concurrencyKey !== undefined ? String(options.concurrencyKey) : undefined,
-          maxAttempts: options.maxAttempts,
-          tags: options.tags === undefined ? undefined : [options.tags].flat(),
-        });
-        return sendJson(res, 200, { id: run.friendlyId, isCached });
-      }
-      if (complete) {
-        await engine.completeWaitpoint(decodeURIComponent(complete[1]!), {
-          output: JSON.stringify(json.data ?? null),
-          outputType: "application/json",
-        });
-        return sendJson(res, 200, { success: true });
-      }
-      const { waitpoint, isCached } = await engine.createManualWaitpoint({ environment, timeout: json.timeout, idempotencyKey: json.idempotencyKey });
-      return sendJson(res, 200, { id: waitpoint.friendlyId, isCached, url: `${target}/api/v1/waitpoints/tokens/${waitpoint.friendlyId}/callback/x` });
-    }
-    // Everything else (the worker protocol) goes to the real server; a client that leaves aborts the call.
-    const abort = new AbortController();
-    res.on("close", () => abort.abort());
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && !["host", "content-length", "connection"].includes(k))
-    ) as Record<string, string>;
-    const upstream = await fetch(target + (req.url ?? "/"), {
-      method: req.method,
-      headers,
-      body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-      signal: abort.signal,
-    });
-    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
-  };
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) return res.destroy();
-      sendJson(res, (error as { status?: number }).status ?? 500, { error: (error as Error).message });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Largest number of [start, end) intervals open at one instant. */

@@ -1,4 +1,5 @@
 import { getRuntime } from "~/services/runtime.server";
+import { cancelBufferedRun } from "~/v3/mollifier/apiWiring.server";
 import { requireRunForApi, type ApiEnvironmentRef, type ApiRun } from "../findRunForApi.server";
 
 /**
@@ -13,6 +14,8 @@ export async function cancelRunForApi(
 ): Promise<{ id: string }> {
   const run = await requireRunForApi(environment, runId);
   options.authorize?.(run);
+  // buffered: stamped on the snapshot, or on the row once the drain lands it
+  if (run.isBuffered) return cancelBufferedRun(environment.id, run.friendlyId, (row) => getRuntime().engine.cancelRun(row.id, { reason: "Canceled by user" }));
   await getRuntime().engine.cancelRun(run.id, { reason: "Canceled by user" });
   return { id: run.friendlyId };
 }

@@ -13,6 +13,7 @@ import {
 } from "@runplane/core/schemas";
 import { mintRunFriendlyId } from "~/runEngine/trigger/mintRunId.server";
 import { getRuntime } from "~/services/runtime.server";
+import { replayInputFromBufferedRun } from "~/v3/mollifier/apiWiring.server";
 import { requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.server";
 
 /** Replay overrides → engine trigger fields (only those given). Bad values → 400/413/422, nothing written. */
@@ -64,6 +65,11 @@ export async function replayRunForApi(environment: ApiEnvironmentRef, runId: str
   const overrides = body ? replayOverrides(body) : {};
   const original = await requireRunForApi(environment, runId);
   const { engine, runOps } = getRuntime();
+  if (original.isBuffered) {
+    // no row to replay from yet: the same fields, from the buffered trigger
+    const { run } = await engine.trigger(replayInputFromBufferedRun(original, { ...overrides, friendlyId: mintRunFriendlyId({ mintKind: runOps.mintKind }) }));
+    return { id: run.friendlyId };
+  }
   const { run } = await engine.replay(original.id, { ...overrides, friendlyId: mintRunFriendlyId({ mintKind: runOps.mintKind }) });
   return { id: run.friendlyId };
 }

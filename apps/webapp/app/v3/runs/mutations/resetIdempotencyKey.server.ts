@@ -1,16 +1,12 @@
 import { NotFoundError } from "@runplane/core";
-import { getRuntime } from "~/services/runtime.server";
+import { resetIdempotencyKeyWithBuffer } from "~/v3/mollifier/apiWiring.server";
 import type { ApiEnvironmentRef } from "../findRunForApi.server";
 
 /** Releases an idempotency key (the SDK sends the hash) on the task's runs: the next trigger makes a new run. */
 export async function resetIdempotencyKeyForApi(environment: ApiEnvironmentRef, key: string, taskIdentifier: string): Promise<{ id: string }> {
-  try {
-    await getRuntime().engine.resetIdempotencyKey(environment.id, taskIdentifier, key);
-  } catch (error) {
-    if (error instanceof NotFoundError) {
-      throw new NotFoundError(`No runs found with idempotency key: ${key} and task: ${taskIdentifier}`);
-    }
-    throw error;
+  // Postgres and the mollifier's buffer (a buffered run may hold the key); 503 when the buffer is unknown
+  if (!(await resetIdempotencyKeyWithBuffer(environment.id, taskIdentifier, key))) {
+    throw new NotFoundError(`No runs found with idempotency key: ${key} and task: ${taskIdentifier}`);
   }
   return { id: key };
 }

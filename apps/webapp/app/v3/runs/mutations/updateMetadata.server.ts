@@ -11,6 +11,7 @@ import {
   type UpdateMetadataRequestBody,
 } from "@runplane/core/schemas";
 import { getRuntime } from "~/services/runtime.server";
+import { updateBufferedRunMetadata } from "~/v3/mollifier/apiWiring.server";
 import { requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.server";
 
 /** A finished run's metadata may still be written this long after it completed (late flushes). */
@@ -108,7 +109,17 @@ export async function updateMetadataForApi(
   checkKeys("operations", body.operations);
   checkKeys("parentOperations", body.parentOperations);
   checkKeys("rootOperations", body.rootOperations);
-  let run: TaskRun = await requireRunForApi(environment, runId);
+  const found = await requireRunForApi(environment, runId);
+  if (found.isBuffered) {
+    return updateBufferedRunMetadata(environment.id, found.friendlyId, body, {
+      asRow: () => updateMetadataForApi(environment, runId, body),
+      writeRowOperations: async (targetId, operations) => {
+        const target = await requireRunForApi(environment, targetId);
+        await writeMetadata(target, (current) => applyMetadataOperations(current, operations).metadata);
+      },
+    });
+  }
+  let run: TaskRun = found;
 
   if (body.operations && body.operations.length > 0) {
     const operations = body.operations;
