@@ -30,8 +30,9 @@ export default function AdminRunDebugPage() {
           </button>
         </Form>
       </div>
-      {!page.found ? (
-        <div className="callout error">No run with this id in any database.</div>
+      {!page.found ? <div className="callout error">No run with this id in any database or in the trigger buffer.</div> : null}
+      {page.found && !page.run ? (
+        <div className="callout warn">Buffered: this run is in the trigger buffer and has no row yet.</div>
       ) : null}
       {page.run ? (
         <div className="grid-2">
@@ -100,7 +101,7 @@ export default function AdminRunDebugPage() {
           </div>
         </section>
       ) : null}
-      {page.found ? (
+      {page.run ? (
         <div className="grid-2" style={{ marginTop: 16 }}>
           <div className="stack">
             <PacketBlock title="Queue message" packet={page.queue?.message ?? null} empty="No message in the run queue." />
@@ -137,12 +138,12 @@ export default function AdminRunDebugPage() {
         <div className="card-header">
           <h2>Trigger buffer</h2>
         </div>
-        {page.buffer.entry ? (
-          <pre className="packet">{page.buffer.entry.text}</pre>
-        ) : (
-          <div className="note">{page.buffer.note}</div>
-        )}
+        <div className="note">{page.buffer.note}</div>
+        {page.buffer.entry ? <pre className="packet tall">{page.buffer.entry.text}</pre> : null}
       </section>
+      {page.buffer.synthetic ? (
+        <PacketBlock title="Run as the API shows it while buffered" packet={page.buffer.synthetic} empty="" tall />
+      ) : null}
     </>
   );
 }

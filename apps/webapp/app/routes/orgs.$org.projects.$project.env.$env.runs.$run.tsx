@@ -28,6 +28,7 @@ const CANCEL_MESSAGES = {
   cancelled: "Run canceled.",
   pending_cancel: "Cancel requested: the worker executing the run has been told to stop.",
   already_finished: "The run had already finished; nothing to cancel.",
+  buffered: "Run canceled: it is written as canceled when the trigger buffer drains.",
 };
 
 /** Cancel (`intent=cancel`), Replay (`intent=replay`) and idempotency key reset (`intent=reset-idempotency`), all with the session's CSRF token. */
@@ -122,7 +123,7 @@ export default function RunPage() {
               <span className="faint">{run.snapshots.length} snapshots</span>
             </div>
             {run.snapshots.length === 0 ? (
-              <div className="note">No execution snapshots.</div>
+              <div className="note">{run.isBuffered ? "Snapshots start when the buffer drains and the run is written." : "No execution snapshots."}</div>
             ) : (
               <ol className="timeline">
                 {run.snapshots.map((s, i) => (

@@ -8,7 +8,7 @@ import { resetIdempotencyKeyForApi } from "~/v3/runs/mutations/resetIdempotencyK
  * API (`app/v3/runs/mutations/`), scoped to the run's environment. The caller has already found the
  * run in an environment the user may see.
  */
-export type CancelOutcome = { kind: "cancelled" | "pending_cancel" | "already_finished" };
+export type CancelOutcome = { kind: "cancelled" | "pending_cancel" | "already_finished" | "buffered" };
 
 const FINAL = new Set(["CANCELED", "INTERRUPTED", "COMPLETED_SUCCESSFULLY", "COMPLETED_WITH_ERRORS", "SYSTEM_FAILURE", "CRASHED", "EXPIRED", "TIMED_OUT"]);
 /** A worker holds runs in these statuses: cancelling asks it to stop (PENDING_CANCEL). */
@@ -18,6 +18,7 @@ export async function cancelRunFromDashboard(found: DashboardRun): Promise<Cance
   const { run } = found;
   if (FINAL.has(run.status)) return { kind: "already_finished" };
   await cancelRunForApi({ id: run.runtimeEnvironmentId }, run.friendlyId);
+  if (found.isBuffered) return { kind: "buffered" };
   return { kind: HELD_BY_WORKER.has(run.status) ? "pending_cancel" : "cancelled" };
 }
 

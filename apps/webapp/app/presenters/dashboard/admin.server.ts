@@ -1,5 +1,6 @@
 import { engineStore, type TaskRun } from "@internal/run-store";
 import type { Runtime } from "~/services/runtime.server";
+import { readBufferedEntry, runFriendlyIdOf } from "~/v3/mollifier/readFallback.server";
 import { jsonBlock, timestamp, type Packet, type Timestamp } from "./format";
 import { envPath, runPath } from "./paths";
 
@@ -153,8 +154,17 @@ export type RunDebugPage = {
     counts: { label: string; value: string }[];
     keys: RedisKeyRow[];
   } | null;
-  buffer: { available: boolean; note: string; entry: Packet };
+  /** The trigger-buffer entry and the run it stands for (what the API shows while buffered). */
+  buffer: { available: boolean; note: string; entry: Packet; synthetic: Packet };
 };
+
+function parseOrKeep(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /** Accepts `run_…` or a bare internal id (cuid or ksuid). */
 function lookupFor(raw: string): { friendlyId: string } | { id: string } | null {
@@ -171,14 +181,15 @@ function lookupFor(raw: string): { friendlyId: string } | { id: string } | null 
  * keys so they can be inspected with redis-cli). Admin only; the route enforces that.
  */
 export async function presentRunDebug(
-  runtime: Pick<Runtime, "prisma" | "runStore" | "resolver" | "engine" | "redis" | "runOps">,
+  runtime: Pick<Runtime, "prisma" | "runStore" | "resolver" | "engine" | "redis" | "runOps" | "mollifier">,
   rawId: string,
   now: Date = new Date()
 ): Promise<RunDebugPage> {
   const lookup = lookupFor(rawId);
-  const run = lookup ? await runtime.runStore.findRun(lookup) : null;
-  const buffer = await findBufferEntryForDebug(runtime, lookup);
-  if (!run) return { query: rawId, found: false, run: null, snapshots: [], latestSnapshot: null, queue: null, buffer };
+  const [run, buffer] = await Promise.all([lookup ? runtime.runStore.findRun(lookup) : null, findBufferEntryForDebug(runtime, lookup)]);
+  if (!run) {
+    return { query: rawId, found: buffer.entry !== null, run: null, snapshots: [], latestSnapshot: null, queue: null, buffer };
+  }
 
   const [env, snapshots, latest, queue] = await Promise.all([
     runtime.resolver.resolveEnv(run.runtimeEnvironmentId),
@@ -302,13 +313,28 @@ async function queueState(runtime: Pick<Runtime, "engine" | "redis">, run: TaskR
 }
 
 /**
- * The mollifier buffer entry for a run id: the seam for the mollifier wiring. Until it lands there is
- * no buffer to read, and the page says so.
+ * The run's entry in the trigger buffer (mollifier), if any: buffered runs have no row until the
+ * drainer writes it, and a drained entry lingers briefly as MATERIALISED.
  */
 async function findBufferEntryForDebug(
-  _runtime: Pick<Runtime, "redis">,
+  runtime: Pick<Runtime, "mollifier">,
   lookup: { friendlyId: string } | { id: string } | null
 ): Promise<RunDebugPage["buffer"]> {
-  void lookup;
-  return { available: false, note: "The trigger buffer (mollifier) is not wired into this build yet.", entry: null };
+  if (!lookup) return { available: true, note: "Not a run id.", entry: null, synthetic: null };
+  const friendlyId = runFriendlyIdOf("friendlyId" in lookup ? lookup.friendlyId : lookup.id);
+  try {
+    const buffer = runtime.mollifier.buffer;
+    const [entry, ttl] = await Promise.all([buffer.getEntry(friendlyId), buffer.getEntryTtlSeconds(friendlyId)]);
+    if (!entry) return { available: true, note: "No entry in the trigger buffer.", entry: null, synthetic: null };
+    const read = readBufferedEntry(entry);
+    return {
+      available: true,
+      note: `Status ${entry.status}, ${entry.attempts} drain attempt(s)${ttl > 0 ? `, expires in ${ttl} s` : ""}.`,
+      // The payload is the serialised trigger: shown as JSON rather than as one escaped string.
+      entry: jsonBlock({ ...entry, payload: parseOrKeep(entry.payload) }),
+      synthetic: read ? jsonBlock(read.run) : null,
+    };
+  } catch (error) {
+    return { available: false, note: `The trigger buffer could not be read: ${error instanceof Error ? error.message : String(error)}`, entry: null, synthetic: null };
+  }
 }

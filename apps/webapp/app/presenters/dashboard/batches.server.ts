@@ -94,7 +94,12 @@ export async function presentBatch(
   if (!batch) return null;
   const [errors, runs] = await Promise.all([
     apiQueries.listBatchErrors(runtime.runStore, batch.id),
-    listRunsForDashboard(runtime, { environmentId: scope.environment.id, where: { batchId: batch.id }, limit: RUNS_SHOWN }),
+    listRunsForDashboard(runtime, {
+      environmentId: scope.environment.id,
+      where: { batchId: batch.id },
+      filters: { batchId: batch.friendlyId },
+      limit: RUNS_SHOWN,
+    }),
   ]);
   const parentFriendlyId = batch.parentRunId ? (batch.parentRunId.startsWith("run_") ? batch.parentRunId : `run_${batch.parentRunId}`) : null;
   return {

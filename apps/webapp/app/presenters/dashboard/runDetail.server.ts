@@ -86,9 +86,9 @@ export async function presentRunDetail(
     isBuffered,
     isTest: run.isTest,
     isFinal: final,
-    hasIdempotencyKey: !isBuffered && run.idempotencyKey !== null,
-    canCancel: !final && !isBuffered,
-    canReplay: !isBuffered,
+    hasIdempotencyKey: run.idempotencyKey !== null,
+    canCancel: !final,
+    canReplay: true,
     runsHref: `${base}/runs`,
     overview: overview(run, scope),
     timing: [

@@ -7,6 +7,7 @@ import {
   toInternalRunStatuses,
   toPublicRunStatus,
   type InternalRunStatus,
+  type ListRunsFilters,
 } from "@runplane/core/schemas";
 import { z } from "zod";
 import type { EnvironmentScope } from "~/services/dashboardAuth.server";
@@ -51,6 +52,18 @@ export function parseRunListFilters(params: URLSearchParams): RunListFilters {
     period: params.get("period") ?? DEFAULT_RUN_PERIOD,
     batch: params.get("batch") ?? undefined,
   });
+}
+
+/** The same filters in the API's terms (what buffered runs are matched with). */
+export function runFiltersForApi(filters: RunListFilters): Omit<ListRunsFilters, "pageSize"> {
+  return {
+    statuses: filters.statuses.length > 0 ? filters.statuses : undefined,
+    taskIdentifiers: filters.task ? [filters.task] : undefined,
+    tags: filters.tag ? [filters.tag] : undefined,
+    queues: filters.queue ? [filters.queue] : undefined,
+    batchId: filters.batch,
+    period: filters.period === "all" ? undefined : filters.period,
+  };
 }
 
 export function runFiltersWhere(filters: RunListFilters, now: Date): RunTablesPrisma.TaskRunWhereInput {
@@ -99,7 +112,9 @@ export async function presentRunList(
   const filters = parseRunListFilters(url.searchParams);
   const where = runFiltersWhere(filters, now);
   const [page, worker] = await Promise.all([
-    loadPage(url, (query) => listRunsForDashboard(runtime, { environmentId: scope.environment.id, where, ...query })),
+    loadPage(url, (query) =>
+      listRunsForDashboard(runtime, { environmentId: scope.environment.id, where, filters: runFiltersForApi(filters), ...query })
+    ),
     runtime.resolver.resolveWorkerVersion(scope.environment.id).catch(() => null),
   ]);
   const rows = page.rows.map(({ run, isBuffered }): RunListRow => {
