@@ -4,7 +4,6 @@ import { z } from "zod";
 import type { Runtime } from "~/services/runtime.server";
 import {
   createUserSession,
-  csrfTokenFor,
   getSession,
   hashToken,
   isValidCsrfToken,
@@ -185,5 +184,3 @@ export function requireCsrf(runtime: Pick<Runtime, "env">, session: ActiveSessio
     throw new Response("Invalid or missing CSRF token: reload the page and try again", { status: 403, statusText: "Forbidden" });
   }
 }
-
-export { csrfTokenFor };
