@@ -155,6 +155,34 @@ export async function sealBatch(store: RunStore, batchId: string, runFriendlyIds
   return true;
 }
 
+export type BatchPageQuery = {
+  environmentId: string;
+  where?: RunOpsPrisma.BatchTaskRunWhereInput;
+  limit: number;
+  after?: ListPosition;
+  before?: ListPosition;
+};
+
+/** Batches of an environment, newest first across every database, paged like {@link listRunPage}. */
+export async function listBatchPage(store: RunStore, query: BatchPageQuery): Promise<{ rows: BatchTaskRun[]; hasMore: boolean }> {
+  const where: RunOpsPrisma.BatchTaskRunWhereInput = {
+    AND: [{ runtimeEnvironmentId: query.environmentId }, query.where ?? {}, positionFilter(query)],
+  };
+  const ascending = query.before !== undefined && query.after === undefined;
+  const order = ascending ? "asc" : "desc";
+  const pages = await Promise.all(
+    store.allClients().map((client) =>
+      client.batchTaskRun.findMany({ where, orderBy: [{ createdAt: order }, { id: order }], take: query.limit + 1 })
+    )
+  );
+  let rows = pages.flat().sort(newestFirst);
+  if (ascending) rows = rows.reverse();
+  const hasMore = rows.length > query.limit;
+  rows = rows.slice(0, query.limit);
+  if (ascending) rows.reverse();
+  return { rows, hasMore };
+}
+
 export async function listBatchErrors(store: RunStore, batchId: string): Promise<BatchTaskRunError[]> {
   return store.clientFor(batchId).batchTaskRunError.findMany({ where: { batchTaskRunId: batchId }, orderBy: { index: "asc" } });
 }

@@ -56,4 +56,4 @@ export { RunOpsDataUnavailableError, CrossSeamGuardError } from "./errors.js";
 export { consoleRunStoreLog, type RunStoreLog } from "./routing.js";
 export { probeRunOpsResidue, type RunOpsResidue } from "./residue.js";
 export * as apiQueries from "./apiQueries.js";
-export type { ListPosition, RunPageQuery, TokenPageQuery } from "./apiQueries.js";
+export type { ListPosition, RunPageQuery, TokenPageQuery, BatchPageQuery } from "./apiQueries.js";

@@ -16,7 +16,13 @@ export const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 
 /** The production build the server runs (globalSetup makes it once per test run; benchmarks call it). */
 export function buildServer(): void {
-  execFileSync(path.join(appDir, "node_modules/.bin/remix"), ["vite:build"], { cwd: appDir, stdio: "pipe", timeout: 180_000 });
+  // NODE_ENV is "test" under vitest; Vite would then bundle React's development build for the browser.
+  execFileSync(path.join(appDir, "node_modules/.bin/remix"), ["vite:build"], {
+    cwd: appDir,
+    stdio: "pipe",
+    timeout: 180_000,
+    env: { ...process.env, NODE_ENV: "production" },
+  });
 }
 
 export function freePort(): Promise<number> {
