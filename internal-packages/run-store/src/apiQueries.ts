@@ -209,7 +209,7 @@ export type TokenPageQuery = {
 export async function listWaitpointTokenPage(store: RunStore, query: TokenPageQuery): Promise<{ rows: Waitpoint[]; hasMore: boolean }> {
   const where: RunOpsPrisma.WaitpointWhereInput = {
     AND: [
-      { environmentId: query.environmentId, type: "MANUAL", ownerRunId: null },
+      { environmentId: query.environmentId, type: "MANUAL" },
       query.statuses ? { OR: query.statuses.map((s) => (s.outputIsError === undefined ? { status: s.status } : s)) } : {},
       query.idempotencyKey !== undefined ? { idempotencyKey: query.idempotencyKey, userProvidedIdempotencyKey: true } : {},
       query.tags && query.tags.length > 0 ? { tags: { hasEvery: query.tags } } : {},

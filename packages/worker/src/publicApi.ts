@@ -51,6 +51,8 @@ export type CreateTokenOptions = {
   idempotencyKey?: string;
   idempotencyKeyTTL?: string;
   tags?: string | string[];
+  /** The run creating the token (set by `wait.createToken` inside a run). */
+  ownerRunId?: string;
 };
 
 const SuccessResponse = z.object({ success: z.boolean().default(true) });

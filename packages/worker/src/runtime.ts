@@ -32,7 +32,9 @@ export const wait = {
 
   /** Creates a wait token (works outside a run too, with a configured client). */
   createToken(options: CreateTokenOptions = {}): Promise<WaitToken> {
-    return publicApi().createToken(options);
+    // Inside a run the token is run-owned: the server stores it beside the run.
+    const runId = currentRuntime()?.ctx.run.id;
+    return publicApi().createToken(runId ? { ownerRunId: runId, ...options } : options);
   },
 
   /** Completes a wait token with data; every run waiting on it resumes. */

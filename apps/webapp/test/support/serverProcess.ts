@@ -62,8 +62,8 @@ export type TestServer = {
   stop(): Promise<number | null>;
   /** Kills the process at once (crash simulation). */
   kill(): Promise<void>;
-  /** Starts a new process on the same databases and Redis prefix (after stop/kill). */
-  restart(): Promise<void>;
+  /** Starts a new process on the same databases and Redis prefix (after kill), optionally with changed variables. */
+  restart(envOverrides?: Record<string, string>): Promise<void>;
 };
 
 function randomKey(kind: "dev" | "prod"): string {
@@ -109,12 +109,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let exited: Promise<number | null>;
 
   async function launch(): Promise<void> {
+    // On a restart the earlier process's banner is already in `stdout`: wait for this one's.
+    const outputBefore = stdout.length;
     child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", "server.ts"], { cwd: appDir, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (chunk) => (stdout += chunk));
     child.stderr!.on("data", (chunk) => (stderr += chunk));
     exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
     const deadline = Date.now() + 60_000;
-    while (!stdout.includes("Runplane is ready")) {
+    while (!stdout.slice(outputBefore).includes("Runplane is ready")) {
       if (child.exitCode !== null) throw new Error(`test server exited ${child.exitCode}:\n${stderr}\n${stdout}`);
       if (Date.now() > deadline) throw new Error(`test server not ready after 60 s:\n${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -153,7 +155,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async kill() {
       await stopProcess("SIGKILL");
     },
-    async restart() {
+    async restart(envOverrides) {
+      Object.assign(env, envOverrides);
       await launch();
     },
   };

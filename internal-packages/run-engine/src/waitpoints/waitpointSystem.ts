@@ -19,6 +19,12 @@ export type CreateManualWaitpointInput = {
   /** `<n>s|m|h|d`. Default 30 days. */
   idempotencyKeyTTL?: string;
   tags?: string[];
+  /**
+   * The run (internal id) that created the token, when created from inside a run: the token is then
+   * written beside that run (co-location: a run-ops run's token lives in the run-ops database).
+   * Without it the token is standalone and lives on the control plane.
+   */
+  ownerRunId?: string;
 };
 
 export type CompleteWaitpointInput = { output?: string; outputType?: string; isError?: boolean };
@@ -78,16 +84,17 @@ export class WaitpointSystem {
       if (input.idempotencyKey.length > 2048) throw new ValidationError("idempotencyKey must be at most 2048 characters");
       const ttlMs = input.idempotencyKeyTTL ? parseDurationMs(input.idempotencyKeyTTL) : DEFAULT_TOKEN_KEY_TTL_MS;
       keyExpiresAt = new Date(Date.now() + (ttlMs ?? DEFAULT_TOKEN_KEY_TTL_MS));
-      const cached = await this.#findLiveByKey(null, env.id, input.idempotencyKey);
+      const cached = await this.#findLiveByKey(input.ownerRunId ?? null, env.id, input.idempotencyKey);
       if (cached) return { waitpoint: cached, isCached: true };
     }
     const id = generateInternalId("LEGACY");
     let waitpoint: Waitpoint;
     try {
-      waitpoint = await engineStore.createWaitpointRow(this.core.store, null, {
+      waitpoint = await engineStore.createWaitpointRow(this.core.store, input.ownerRunId ?? null, {
         id,
         friendlyId: toFriendlyId("waitpoint", id),
         type: "MANUAL",
+        ownerRunId: input.ownerRunId ?? null,
         idempotencyKey: input.idempotencyKey ?? randomKey(),
         userProvidedIdempotencyKey: Boolean(input.idempotencyKey),
         idempotencyKeyExpiresAt: keyExpiresAt,
@@ -98,7 +105,7 @@ export class WaitpointSystem {
       });
     } catch (error) {
       if (input.idempotencyKey && engineStore.isUniqueViolation(error)) {
-        const existing = await engineStore.findWaitpointByIdempotencyKey(this.core.store, null, env.id, input.idempotencyKey);
+        const existing = await engineStore.findWaitpointByIdempotencyKey(this.core.store, input.ownerRunId ?? null, env.id, input.idempotencyKey);
         if (existing) return { waitpoint: existing, isCached: true };
       }
       throw error;

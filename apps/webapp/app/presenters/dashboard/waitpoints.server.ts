@@ -96,7 +96,7 @@ export async function presentWaitToken(
 ): Promise<TokenDetailPage | null> {
   if (!/^waitpoint_[A-Za-z0-9]+$/.test(friendlyId)) return null;
   const w = await runtime.runStore.findWaitpoint({ friendlyId, environmentId: scope.environment.id });
-  if (!w || w.type !== "MANUAL" || w.ownerRunId !== null) return null;
+  if (!w || w.type !== "MANUAL") return null;
   const blockedIds = await engineStore.findRunsBlockedBy(runtime.runStore, w.id);
   const runs = await Promise.all(
     blockedIds.slice(0, BLOCKED_RUNS_SHOWN).map((id) => runtime.runStore.findRun({ id, environmentId: scope.environment.id }))

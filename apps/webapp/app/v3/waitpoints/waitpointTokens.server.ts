@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { AuthenticatedEnvironment } from "@internal/database/resolver";
 import { apiQueries, type Waitpoint } from "@internal/run-store";
-import { NotFoundError, UnauthorizedError, UnprocessableError, ValidationError } from "@runplane/core";
+import { fromFriendlyId, NotFoundError, UnauthorizedError, UnprocessableError, ValidationError } from "@runplane/core";
 import {
   MAX_TAGS_PER_RUN,
   WaitpointRetrieveTokenResponse,
@@ -18,6 +18,7 @@ import {
 } from "@runplane/core/schemas";
 import { z } from "zod";
 import { toEngineEnvironment } from "~/runEngine/services/triggerTask.server";
+import { findRunForApi } from "~/v3/runs/findRunForApi.server";
 import { getRuntime } from "~/services/runtime.server";
 
 /** The secret part of a token's callback URL: HMAC-SHA256 of its id under the environment's secret key. */
@@ -30,8 +31,9 @@ export function callbackUrl(waitpoint: Pick<Waitpoint, "id" | "friendlyId">, env
   return `${origin}/api/v1/waitpoints/tokens/${waitpoint.friendlyId}/callback/${callbackHash(waitpoint.id, environment.apiKey)}`;
 }
 
-function isStandaloneToken(waitpoint: Waitpoint): boolean {
-  return waitpoint.type === "MANUAL" && waitpoint.ownerRunId === null;
+/** Wait tokens are the MANUAL waitpoints, standalone or run-owned (created from inside a run). */
+function isWaitToken(waitpoint: Waitpoint): boolean {
+  return waitpoint.type === "MANUAL";
 }
 
 function tokenItem(waitpoint: Waitpoint, environment: AuthenticatedEnvironment): z.input<typeof WaitpointTokenItem> {
@@ -57,8 +59,12 @@ export async function createWaitpointToken(environment: AuthenticatedEnvironment
     timeout = resolveDelay(body.timeout);
     if (!timeout) throw new ValidationError(`timeout: invalid duration or date "${String(body.timeout)}"`);
   }
+  // A run-owned token lives beside its run; the run must be one of this environment's (buffered too).
+  const owner = body.ownerRunId ? await findRunForApi(environment, body.ownerRunId) : undefined;
+  if (body.ownerRunId && !owner) throw new NotFoundError(`ownerRunId: run ${body.ownerRunId} not found`);
   const { waitpoint, isCached } = await getRuntime().engine.createManualWaitpoint({
     environment: toEngineEnvironment(environment),
+    ownerRunId: owner ? fromFriendlyId(owner.friendlyId, "run") : undefined,
     timeout,
     idempotencyKey: body.idempotencyKey,
     idempotencyKeyTTL: body.idempotencyKeyTTL && parseDurationMs(body.idempotencyKeyTTL) ? body.idempotencyKeyTTL : undefined,
@@ -69,7 +75,7 @@ export async function createWaitpointToken(environment: AuthenticatedEnvironment
 
 async function findToken(environment: { id: string }, friendlyId: string): Promise<Waitpoint> {
   const waitpoint = friendlyId.length <= 128 ? await getRuntime().runStore.findWaitpoint({ friendlyId, environmentId: environment.id }) : null;
-  if (!waitpoint || !isStandaloneToken(waitpoint)) throw new NotFoundError("Waitpoint token not found");
+  if (!waitpoint || !isWaitToken(waitpoint)) throw new NotFoundError("Waitpoint token not found");
   return waitpoint;
 }
 
@@ -102,7 +108,7 @@ export async function completeWaitpointToken(environment: { id: string }, friend
 export async function completeWaitpointTokenByCallback(friendlyId: string, hash: string, data: unknown): Promise<{ success: true }> {
   const { runStore, resolver } = getRuntime();
   const waitpoint = friendlyId.length <= 128 ? await runStore.findWaitpoint({ friendlyId }) : null;
-  if (!waitpoint || !isStandaloneToken(waitpoint)) throw new NotFoundError("Waitpoint token not found");
+  if (!waitpoint || !isWaitToken(waitpoint)) throw new NotFoundError("Waitpoint token not found");
   const environment = await resolver.resolveAuthenticatedEnv(waitpoint.environmentId);
   if (!environment) throw new NotFoundError("Waitpoint token not found");
   const expected = Buffer.from(callbackHash(waitpoint.id, environment.apiKey), "utf8");

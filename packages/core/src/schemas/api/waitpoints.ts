@@ -38,6 +38,11 @@ export const CreateWaitpointTokenRequestBody = z.object({
   /** Duration like `delay`, or an ISO date (the SDK sends a Date as its ISO string). */
   timeout: DelayValue.optional(),
   tags: RunTags.optional(),
+  /**
+   * Runplane extension: the run (friendly id) creating the token from inside its execution. The token
+   * is then run-owned and stored beside that run; without it the token is standalone (control plane).
+   */
+  ownerRunId: z.string().max(128).optional(),
 });
 export type CreateWaitpointTokenRequestBody = z.output<typeof CreateWaitpointTokenRequestBody>;
 
