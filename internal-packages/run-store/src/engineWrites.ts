@@ -174,6 +174,44 @@ export async function findRunsByStatus(
   return rows.flat();
 }
 
+/** Where a queue-repair scan stands: one id cursor per database (null once that database is exhausted). */
+export type QueueRepairCursor = { afterIds: (string | null)[] };
+
+/**
+ * One page of the queue-repair sweep: ids of runs waiting to be queued since before `olderThan`
+ * (PENDING created earlier, or DELAYED whose delay passed), `limit` per database in id order after
+ * that database's cursor. `next` is null when every database is exhausted.
+ */
+export async function findQueueRepairCandidates(
+  store: RunStore,
+  input: { olderThan: Date; cursor?: QueueRepairCursor; limit: number; environmentId?: string }
+): Promise<{ runIds: string[]; next: QueueRepairCursor | null }> {
+  const clients = store.allClients();
+  const pages = await Promise.all(
+    clients.map(async (client, i) => {
+      const afterId = input.cursor?.afterIds[i];
+      if (afterId === null) return null;
+      const rows = await client.taskRun.findMany({
+        where: {
+          ...(input.environmentId ? { runtimeEnvironmentId: input.environmentId } : {}),
+          ...(afterId ? { id: { gt: afterId } } : {}),
+          OR: [
+            { status: "PENDING", createdAt: { lt: input.olderThan } },
+            { status: "DELAYED", delayUntil: { lt: input.olderThan } },
+          ],
+        },
+        select: { id: true },
+        orderBy: { id: "asc" },
+        take: input.limit,
+      });
+      return rows.map((r) => r.id);
+    })
+  );
+  const afterIds = pages.map((ids) => (ids && ids.length === input.limit ? ids[ids.length - 1]! : null));
+  const runIds = [...new Set(pages.flatMap((ids) => ids ?? []))];
+  return { runIds, next: afterIds.some((id) => id !== null) ? { afterIds } : null };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Idempotency
 

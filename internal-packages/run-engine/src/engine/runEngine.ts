@@ -27,7 +27,6 @@ import {
   type ResolvedRetryPolicy,
 } from "../retry/index.js";
 import { RunQueue } from "../runQueue/index.js";
-import type { QueueMessageInput } from "../runQueue/types.js";
 import {
   WaitpointSystem,
   validateTags,
@@ -49,6 +48,8 @@ import {
   type EngineJobCatalog,
 } from "./core.js";
 import { parseDurationMs, ttlToMs, ttlToString } from "./durations.js";
+import { queueMessageFor } from "./queueMessage.js";
+import { QueueRepair, type EnsureRunQueuedResult } from "./queueRepair.js";
 import { CreateCancelledRunConflictError, InvalidRunStateError, RunNotFoundError, StaleSnapshotError } from "./errors.js";
 import { FAILED_RUN_STATUSES, FINAL_RUN_STATUSES, isExecuting, isFinalRunStatus } from "./statuses.js";
 import type {
@@ -173,6 +174,8 @@ export class RunEngine {
   private readonly jobs: JobQueue<EngineJobCatalog>;
   private readonly jobWorker: JobWorker<EngineJobCatalog>;
   private readonly ttlLoop: BackgroundLoop;
+  private readonly queueRepair: QueueRepair;
+  private readonly queueRepairLoop: BackgroundLoop | null;
   private readonly logger: EngineLogger;
   private readonly mintKind: MintKind;
   private readonly retryDefaults: ResolvedRetryPolicy;
@@ -221,6 +224,23 @@ export class RunEngine {
       tick: () => this.expireDueRuns(),
       onError: (error) => this.logger.error("engine ttl sweep failed", { error: describeError(error) }),
     });
+    this.queueRepair = new QueueRepair(this.core, { minAgeMs: options.worker?.queueRepairMinAgeMs });
+    const repairEveryMs = options.worker?.queueRepairIntervalMs ?? 30_000;
+    // The first sweep waits one interval: a process that just booted leaves the others' fresh runs alone.
+    let repairNotBefore = 0;
+    this.queueRepairLoop =
+      repairEveryMs > 0
+        ? new BackgroundLoop({
+            name: "engine-queue-repair",
+            intervalMs: repairEveryMs,
+            tick: async () => {
+              if (repairNotBefore === 0) repairNotBefore = Date.now() + repairEveryMs;
+              if (Date.now() < repairNotBefore) return;
+              await this.queueRepair.sweep();
+            },
+            onError: (error) => this.logger.error("engine queue repair sweep failed", { error: describeError(error) }),
+          })
+        : null;
   }
 
   /** Starts the background workers (jobs: delays, heartbeats, timeouts, cascades; TTL sweep). */
@@ -229,13 +249,18 @@ export class RunEngine {
     this.started = true;
     this.jobWorker.start();
     this.ttlLoop.start();
+    this.queueRepairLoop?.start();
   }
 
   /** Stops the background workers; false when in-flight work outlived the deadline. */
   async stop(deadlineMs = 10_000): Promise<boolean> {
     if (!this.started) return true;
     this.started = false;
-    const results = await Promise.all([this.jobWorker.stop(deadlineMs), this.ttlLoop.stop(deadlineMs)]);
+    const results = await Promise.all([
+      this.jobWorker.stop(deadlineMs),
+      this.ttlLoop.stop(deadlineMs),
+      this.queueRepairLoop?.stop(deadlineMs) ?? true,
+    ]);
     return results.every(Boolean);
   }
 
@@ -498,26 +523,8 @@ export class RunEngine {
     return run;
   }
 
-  #queueMessage(run: TaskRun, armTtl: boolean): QueueMessageInput {
-    const ttlMs = armTtl && run.ttl ? ttlToMs(run.ttl) : null;
-    return {
-      runId: run.id,
-      orgId: run.organizationId,
-      projectId: run.projectId,
-      environmentId: run.runtimeEnvironmentId,
-      environmentType: (run.environmentType ?? "PRODUCTION") as QueueMessageInput["environmentType"],
-      queue: run.queue,
-      concurrencyKey: run.concurrencyKey,
-      taskIdentifier: run.taskIdentifier,
-      priorityMs: run.priorityMs,
-      timestamp: (run.queueTimestamp ?? run.createdAt).getTime(),
-      attempt: 0,
-      ttlExpiresAt: ttlMs ? Date.now() + ttlMs : null,
-    };
-  }
-
   async #enqueue(run: TaskRun, armTtl: boolean): Promise<void> {
-    await this.runQueue.enqueueMessage(this.#queueMessage(run, armTtl));
+    await this.runQueue.enqueueMessage(queueMessageFor(run, armTtl ? Date.now() : undefined));
   }
 
   // =================================================================================================
@@ -916,7 +923,7 @@ export class RunEngine {
       }
       if (nacked === "not_found") {
         // No in-progress message (lost or swept): queue it afresh at the retry time.
-        await this.runQueue.enqueueMessage({ ...this.#queueMessage(run, false), timestamp: retryAt.getTime() }, { replace: true });
+        await this.runQueue.enqueueMessage({ ...queueMessageFor(run), timestamp: retryAt.getTime() }, { replace: true });
       }
       const { run: updated, snapshot } = await this.core.transition(run, latest, {
         run: { status: "PENDING", error: error as never, usageDurationMs: usage },
@@ -1101,12 +1108,21 @@ export class RunEngine {
         await this.core.jobs.enqueue({ id: jobIds.delayed(runId), job: "enqueueDelayedRun", payload: { runId }, availableAt: run.delayUntil });
         return;
       }
-      const { run: updated } = await this.core.transition(run, latest, {
-        run: { status: "PENDING", queuedAt: new Date() },
-        snapshot: { executionStatus: "QUEUED", description: "Run was QUEUED, its delay has passed" },
-      });
-      await this.#enqueue(updated, true);
+      await this.queueRepair.queueDelayedRun(run, latest);
     });
+  }
+
+  /**
+   * Makes sure a dequeueable run (QUEUED, or DELAYED past its delay with no enqueue job) has its queue
+   * message, (re)enqueueing it when the trigger's enqueue was lost. Idempotent; safe on any run.
+   */
+  ensureRunQueued(runIdOrFriendly: string): Promise<EnsureRunQueuedResult> {
+    return this.queueRepair.ensureRunQueued(runIdOf(runIdOrFriendly));
+  }
+
+  /** One bounded queue-repair sweep step (the background loop calls it every 30 s). */
+  repairUnqueuedRuns(input: { environmentId?: string; minAgeMs?: number } = {}) {
+    return this.queueRepair.sweep(input);
   }
 
   /** One TTL sweep: queued runs past their ttl become EXPIRED. Returns true when there may be more. */
@@ -1168,7 +1184,7 @@ export class RunEngine {
             await this.#failPermanently(run, latest, { type: "INTERNAL_ERROR", code: "TASK_RUN_DEQUEUED_MAX_RETRIES" }, run.usageDurationMs, after);
             return;
           }
-          if (nacked === "not_found") await this.runQueue.enqueueMessage(this.#queueMessage(run, false), { replace: true });
+          if (nacked === "not_found") await this.runQueue.enqueueMessage(queueMessageFor(run), { replace: true });
           await this.core.transition(run, latest, {
             run: { status: "PENDING" },
             snapshot: { executionStatus: "QUEUED", description: "Run was requeued: the worker never started it" },
