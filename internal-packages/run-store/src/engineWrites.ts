@@ -486,6 +486,48 @@ export async function countBatchRuns(
   return { total, final, succeeded };
 }
 
+/**
+ * Counts a batch's items that are runs of another batch or of none (an item's idempotency key returned
+ * an existing run): among `runIds` (internal), those whose batchId is not this batch, in every database.
+ */
+export async function countForeignBatchItems(
+  store: RunStore,
+  batchId: string,
+  runIds: string[],
+  finalStatuses: readonly TaskRun["status"][]
+): Promise<{ total: number; final: number; succeeded: number }> {
+  if (runIds.length === 0) return { total: 0, final: 0, succeeded: 0 };
+  const parts = await Promise.all(
+    store.allClients().map((client) =>
+      client.taskRun.findMany({
+        where: { id: { in: runIds }, OR: [{ batchId: null }, { batchId: { not: batchId } }] },
+        select: { id: true, status: true },
+      })
+    )
+  );
+  const byId = new Map(parts.flat().map((r) => [r.id, r.status]));
+  let final = 0;
+  let succeeded = 0;
+  for (const status of byId.values()) {
+    if (finalStatuses.includes(status)) final++;
+    if (status === "COMPLETED_SUCCESSFULLY") succeeded++;
+  }
+  return { total: byId.size, final, succeeded };
+}
+
+/** Open batches of the environment that list the run (friendly id) among their items, in every database. */
+export async function findOpenBatchesListingRun(store: RunStore, environmentId: string, runFriendlyId: string): Promise<string[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) =>
+      client.batchTaskRun.findMany({
+        where: { runtimeEnvironmentId: environmentId, status: { in: ["PENDING", "PROCESSING"] }, runIds: { has: runFriendlyId } },
+        select: { id: true },
+      })
+    )
+  );
+  return [...new Set(rows.flat().map((r) => r.id))];
+}
+
 export async function countBatchErrors(store: RunStore, batchId: string): Promise<number> {
   return store.clientFor(batchId).batchTaskRunError.count({ where: { batchTaskRunId: batchId } });
 }

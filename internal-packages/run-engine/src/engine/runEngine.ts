@@ -58,7 +58,6 @@ import type {
   CompletionError,
   CompletionInput,
   ContinueFromResult,
-  ContinueStatus,
   DequeuedRun,
   EngineEnvironment,
   EngineLogger,
@@ -314,7 +313,7 @@ export class RunEngine {
       if (expired || FAILED_RUN_STATUSES.includes(existing.status) || existing.status === "EXPIRED") {
         await engineStore.clearRunIdempotencyKey(this.core.store, existing.id);
       } else {
-        await this.#blockParentOnCached(input, existing);
+        await this.#onCached(input, existing);
         return { run: existing, isCached: true };
       }
     }
@@ -328,9 +327,14 @@ export class RunEngine {
         idempotencyKey: key,
       });
       if (!raced) throw error;
-      await this.#blockParentOnCached(input, raced);
+      await this.#onCached(input, raced);
       return { run: raced, isCached: true };
     }
+  }
+
+  async #onCached(input: TriggerInput, cached: TaskRun): Promise<void> {
+    if (input.batch) await this.batches.linkCachedItem(fromFriendlyId(input.batch.id, "batch"), cached);
+    await this.#blockParentOnCached(input, cached);
   }
 
   async #blockParentOnCached(input: TriggerInput, cached: TaskRun): Promise<void> {
@@ -987,6 +991,8 @@ export class RunEngine {
   #afterFinished(run: TaskRun, after: AfterEffects): void {
     const batchId = run.batchId;
     if (batchId) after.push(() => this.batches.tryCompleteBatch(batchId));
+    // Only a run with an idempotency key can be another batch's (cached) item.
+    if (run.idempotencyKey) after.push(() => this.batches.completeBatchesListing(run));
   }
 
   // =================================================================================================
@@ -1430,10 +1436,6 @@ export class RunEngine {
   /** The worker protocol's `continue` long-poll (from a possibly older snapshot); see WaitpointSystem.continueFrom. */
   continueFrom(runIdOrFriendly: string, snapshotIdOrFriendly: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<ContinueFromResult> {
     return this.waitpoints.continueFrom(runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly), options.waitMs ?? 0, options.signal);
-  }
-
-  continueStatus(runIdOrFriendly: string, snapshotIdOrFriendly: string, waitMs = 0): Promise<ContinueStatus> {
-    return this.waitpoints.continueStatus(runIdOf(runIdOrFriendly), snapshotIdOf(snapshotIdOrFriendly), waitMs);
   }
 
   createBatch(input: CreateBatchInput): Promise<CreateBatchResult> {

@@ -197,12 +197,6 @@ export type CompletedWaitpoint = {
   idempotencyKey?: string;
 };
 
-export type ContinueStatus =
-  | { status: "waiting"; snapshotId: string }
-  | { status: "resumed"; snapshotId: string; snapshotFriendlyId: string; completedWaitpoints: CompletedWaitpoint[] }
-  | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string }
-  | { status: "finished"; snapshotId: string; snapshotFriendlyId: string; runStatus: TaskRunStatus };
-
 export type BlockResult = {
   snapshotId: string;
   snapshotFriendlyId: string;
