@@ -158,7 +158,7 @@ for (const mode of MODES) {
         const pending = await h.engine.cancelRun(running.id);
         expect(pending.pendingCancel).toBe(true);
         expect((await h.store.findRun({ id: running.id }))!.status).toBe("CANCELED");
-        const status = await h.engine.continueStatus(running.id, executing.snapshotId);
+        const status = await h.engine.continueFrom(running.id, executing.snapshotId);
         expect(status.status).toBe("cancelled");
         const done = await h.engine.completeRunAttempt(running.id, executing.snapshotId, {
           ok: false,
@@ -194,12 +194,12 @@ for (const mode of MODES) {
         expect(child.id.length).toBe(parentRun.id.length);
         const parentLatest = (await h.engine.getLatestSnapshot(parentRun.id))!;
         expect(parentLatest.executionStatus).toBe("EXECUTING_WITH_WAITPOINTS");
-        expect((await h.engine.continueStatus(parentRun.id, parentLatest.id)).status).toBe("waiting");
+        expect((await h.engine.continueFrom(parentRun.id, parentLatest.id)).status).toBe("waiting");
         // The worker still holds its pre-trigger snapshot: heartbeat and continue accept it and point at the new one.
         expect(await h.engine.heartbeat(parent.runId, parent.snapshotId)).toMatchObject({ snapshotId: parentLatest.id, executionStatus: "EXECUTING_WITH_WAITPOINTS" });
-        expect(await h.engine.continueStatus(parent.runId, parent.snapshotId)).toEqual({ status: "waiting", snapshotId: parentLatest.id });
+        expect(await h.engine.continueFrom(parent.runId, parent.snapshotId)).toEqual({ status: "waiting" });
 
-        const poll = h.engine.continueStatus(parentRun.id, parent.snapshotId, 5000);
+        const poll = h.engine.continueFrom(parentRun.id, parent.snapshotId, { waitMs: 5000 });
         const r = await runOnce(h, async (execution) => {
           expect(execution.run.id).toBe(child.friendlyId);
           return { ok: true, output: '{"y":4}' };
@@ -241,9 +241,9 @@ for (const mode of MODES) {
         const waiter = await startOne(h);
         const blocked = await h.engine.blockRunWithWaitpoint(waiter.runId, waiter.snapshotId, [token.friendlyId]);
         expect(blocked.executionStatus).toBe("EXECUTING_WITH_WAITPOINTS");
-        expect((await h.engine.continueStatus(waiter.runId, blocked.snapshotId)).status).toBe("waiting");
+        expect((await h.engine.continueFrom(waiter.runId, blocked.snapshotId)).status).toBe("waiting");
 
-        const poll = h.engine.continueStatus(waiter.runId, blocked.snapshotId, 5000);
+        const poll = h.engine.continueFrom(waiter.runId, blocked.snapshotId, { waitMs: 5000 });
         await sleep(50);
         await h.engine.completeWaitpoint(token.friendlyId, { output: '"first"' });
         const second = await h.engine.completeWaitpoint(token.id, { output: '"second"' });
@@ -255,7 +255,7 @@ for (const mode of MODES) {
         const { waitpoint: slow } = await h.engine.createManualWaitpoint({ environment: h.env, timeout: new Date(Date.now() + 300) });
         if (resumed.status !== "resumed") throw new Error("unreachable");
         const blocked2 = await h.engine.blockRunWithWaitpoint(waiter.runId, resumed.snapshotId, [slow.id]);
-        const timedOut = await h.engine.continueStatus(waiter.runId, blocked2.snapshotId, 5000);
+        const timedOut = await h.engine.continueFrom(waiter.runId, blocked2.snapshotId, { waitMs: 5000 });
         expect(timedOut.status).toBe("resumed");
         if (timedOut.status !== "resumed") throw new Error("unreachable");
         expect(timedOut.completedWaitpoints[0].outputIsError).toBe(true);
@@ -263,7 +263,7 @@ for (const mode of MODES) {
 
         // wait.for: a DATETIME waitpoint.
         const waited = await h.engine.waitForDuration(waiter.runId, timedOut.snapshotId, new Date(Date.now() + 200));
-        const afterWait = await h.engine.continueStatus(waiter.runId, waited.snapshotId, 5000);
+        const afterWait = await h.engine.continueFrom(waiter.runId, waited.snapshotId, { waitMs: 5000 });
         expect(afterWait).toMatchObject({ status: "resumed", completedWaitpoints: [{ type: "DATETIME", outputIsError: false }] });
       } finally {
         await h.close();
@@ -369,7 +369,7 @@ for (const mode of MODES) {
           await runOnce(h);
           await runOnce(h);
           const latest = (await h.engine.getLatestSnapshot(parentRun.id))!;
-          const resumed = await h.engine.continueStatus(parentRun.id, latest.previousSnapshotId ?? latest.id, 5000);
+          const resumed = await h.engine.continueFrom(parentRun.id, latest.previousSnapshotId ?? latest.id, { waitMs: 5000 });
           expect(resumed.status).toBe("resumed");
           await h.engine.completeRunAttempt(parentRun.id, (await h.engine.getLatestSnapshot(parentRun.id))!.id, { ok: true });
 

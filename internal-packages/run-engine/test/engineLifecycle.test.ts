@@ -88,7 +88,7 @@ for (const mode of MODES) {
             return { ok: true, output: JSON.stringify(index * 10) };
           });
         }
-        const resumed = await h.engine.continueStatus(parentRun.id, blockedAt.id, 5000);
+        const resumed = await h.engine.continueFrom(parentRun.id, blockedAt.id, { waitMs: 5000 });
         if (resumed.status !== "resumed") throw new Error(`expected resumed, got ${resumed.status}`);
         const items = resumed.completedWaitpoints.filter((w) => w.type === "RUN");
         expect(items.map((w) => w.index)).toEqual([0, 1, 2]);
@@ -145,7 +145,7 @@ for (const mode of MODES) {
           batch: { id: batch.friendlyId, index: 0 },
         });
         expect(failed.status).toBe("SYSTEM_FAILURE");
-        const resumed = await h.engine.continueStatus(parentRun.id, blockedAt.id, 5000);
+        const resumed = await h.engine.continueFrom(parentRun.id, blockedAt.id, { waitMs: 5000 });
         expect(resumed.status).toBe("resumed");
         if (resumed.status !== "resumed") throw new Error("unreachable");
         expect(resumed.completedWaitpoints.find((w) => w.type === "RUN")).toMatchObject({ outputIsError: true, index: 0 });
@@ -180,7 +180,7 @@ for (const mode of MODES) {
         expect(cached.run.id).toBe(run.id);
         const latest = (await h.engine.getLatestSnapshot(parentRun.id))!;
         expect(latest.executionStatus).toBe("EXECUTING");
-        const resumed = await h.engine.continueStatus(parentRun.id, latest.previousSnapshotId!, 0);
+        const resumed = await h.engine.continueFrom(parentRun.id, latest.previousSnapshotId!, { waitMs: 0 });
         expect(resumed).toMatchObject({ status: "resumed", completedWaitpoints: [{ type: "RUN", output: '"done"' }] });
       } finally {
         await h.close();

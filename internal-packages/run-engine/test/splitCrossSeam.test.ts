@@ -10,7 +10,7 @@ const test = engineTestFor(mode);
 const urls = (h: EngineHarness) => ({ legacy: h.databaseUrl, runOps: h.runOpsDatabaseUrl! });
 
 async function resumedOrThrow(h: EngineHarness, runId: string, snapshotId: string) {
-  const status = await h.engine.continueStatus(runId, snapshotId, 5000);
+  const status = await h.engine.continueFrom(runId, snapshotId, { waitMs: 5000 });
   if (status.status !== "resumed") throw new Error(`expected ${runId} to resume, got ${status.status}`);
   return status;
 }

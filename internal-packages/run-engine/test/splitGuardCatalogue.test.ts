@@ -11,7 +11,10 @@ import { expect, test } from "vitest";
 //   UNHINTED: the public API (a token id from a request); the guard probes both databases, refuses a
 //             waitpoint present in both and checks the row's owner against where it was found.
 const CATALOGUE: Record<string, string[]> = {
-  "engine/runEngine.ts": ["RUN", "RUN", "RUN", "UNHINTED"],
+  "engine/runEngine.ts": ["UNHINTED"],
+  "engine/attempts.ts": ["RUN"],
+  "engine/finishing.ts": ["RUN"],
+  "engine/preMaterialised.ts": ["RUN"],
   "waitpoints/waitpointSystem.ts": ["DATETIME", "DERIVED", "PASSTHROUGH", "RUN"],
   "batches/batchSystem.ts": ["BATCH"],
 };

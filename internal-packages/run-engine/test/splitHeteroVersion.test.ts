@@ -52,7 +52,7 @@ test(
       for (let i = 0; i < 3; i++) {
         await runOnce(h, async (execution) => ({ ok: true, output: JSON.stringify({ ran: execution.run.id }) }));
       }
-      const resumed = await h.engine.continueStatus(parentRun.id, parent.snapshotId, 5000);
+      const resumed = await h.engine.continueFrom(parentRun.id, parent.snapshotId, { waitMs: 5000 });
       if (resumed.status !== "resumed") throw new Error(`parent did not resume: ${resumed.status}`);
       expect(resumed.completedWaitpoints.map((w) => w.type).sort()).toEqual(["BATCH", "RUN", "RUN", "RUN"]);
       expect(resumed.completedWaitpoints.find((w) => w.completedByTaskRun?.id === child.id)?.output).toBe(JSON.stringify({ ran: child.friendlyId }));
@@ -61,7 +61,7 @@ test(
       const latest = (await h.engine.getLatestSnapshot(parentRun.id))!;
       const blocked = await h.engine.blockRunWithWaitpoint(parentRun.id, latest.id, [token.id]);
       await h.engine.completeWaitpoint(token.id, { output: '"ok"' });
-      const afterToken = await h.engine.continueStatus(parentRun.id, blocked.snapshotId, 5000);
+      const afterToken = await h.engine.continueFrom(parentRun.id, blocked.snapshotId, { waitMs: 5000 });
       if (afterToken.status !== "resumed") throw new Error(`parent did not resume after the token: ${afterToken.status}`);
       const done = await h.engine.completeRunAttempt(parentRun.id, afterToken.snapshotId, { ok: true, output: '"done"' });
       expect(done.runStatus).toBe("COMPLETED_SUCCESSFULLY");

@@ -174,6 +174,44 @@ export async function findRunsByStatus(
   return rows.flat();
 }
 
+/** Where a queue-repair scan stands: one id cursor per database (null once that database is exhausted). */
+export type QueueRepairCursor = { afterIds: (string | null)[] };
+
+/**
+ * One page of the queue-repair sweep: ids of runs waiting to be queued since before `olderThan`
+ * (PENDING created earlier, or DELAYED whose delay passed), `limit` per database in id order after
+ * that database's cursor. `next` is null when every database is exhausted.
+ */
+export async function findQueueRepairCandidates(
+  store: RunStore,
+  input: { olderThan: Date; cursor?: QueueRepairCursor; limit: number; environmentId?: string }
+): Promise<{ runIds: string[]; next: QueueRepairCursor | null }> {
+  const clients = store.allClients();
+  const pages = await Promise.all(
+    clients.map(async (client, i) => {
+      const afterId = input.cursor?.afterIds[i];
+      if (afterId === null) return null;
+      const rows = await client.taskRun.findMany({
+        where: {
+          ...(input.environmentId ? { runtimeEnvironmentId: input.environmentId } : {}),
+          ...(afterId ? { id: { gt: afterId } } : {}),
+          OR: [
+            { status: "PENDING", createdAt: { lt: input.olderThan } },
+            { status: "DELAYED", delayUntil: { lt: input.olderThan } },
+          ],
+        },
+        select: { id: true },
+        orderBy: { id: "asc" },
+        take: input.limit,
+      });
+      return rows.map((r) => r.id);
+    })
+  );
+  const afterIds = pages.map((ids) => (ids && ids.length === input.limit ? ids[ids.length - 1]! : null));
+  const runIds = [...new Set(pages.flatMap((ids) => ids ?? []))];
+  return { runIds, next: afterIds.some((id) => id !== null) ? { afterIds } : null };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Idempotency
 
@@ -446,6 +484,48 @@ export async function countBatchRuns(
     if (g.status === "COMPLETED_SUCCESSFULLY") succeeded += n;
   }
   return { total, final, succeeded };
+}
+
+/**
+ * Counts a batch's items that are runs of another batch or of none (an item's idempotency key returned
+ * an existing run): among `runIds` (internal), those whose batchId is not this batch, in every database.
+ */
+export async function countForeignBatchItems(
+  store: RunStore,
+  batchId: string,
+  runIds: string[],
+  finalStatuses: readonly TaskRun["status"][]
+): Promise<{ total: number; final: number; succeeded: number }> {
+  if (runIds.length === 0) return { total: 0, final: 0, succeeded: 0 };
+  const parts = await Promise.all(
+    store.allClients().map((client) =>
+      client.taskRun.findMany({
+        where: { id: { in: runIds }, OR: [{ batchId: null }, { batchId: { not: batchId } }] },
+        select: { id: true, status: true },
+      })
+    )
+  );
+  const byId = new Map(parts.flat().map((r) => [r.id, r.status]));
+  let final = 0;
+  let succeeded = 0;
+  for (const status of byId.values()) {
+    if (finalStatuses.includes(status)) final++;
+    if (status === "COMPLETED_SUCCESSFULLY") succeeded++;
+  }
+  return { total: byId.size, final, succeeded };
+}
+
+/** Open batches of the environment that list the run (friendly id) among their items, in every database. */
+export async function findOpenBatchesListingRun(store: RunStore, environmentId: string, runFriendlyId: string): Promise<string[]> {
+  const rows = await Promise.all(
+    store.allClients().map((client) =>
+      client.batchTaskRun.findMany({
+        where: { runtimeEnvironmentId: environmentId, status: { in: ["PENDING", "PROCESSING"] }, runIds: { has: runFriendlyId } },
+        select: { id: true },
+      })
+    )
+  );
+  return [...new Set(rows.flat().map((r) => r.id))];
 }
 
 export async function countBatchErrors(store: RunStore, batchId: string): Promise<number> {

@@ -1,7 +1,7 @@
-import { assertInheritedResidency, engineStore, type BatchTaskRun, type Waitpoint } from "@internal/run-store";
+import { assertInheritedResidency, engineStore, type BatchTaskRun, type TaskRun, type Waitpoint } from "@internal/run-store";
 import { fromFriendlyId, generateFriendlyId, generateInternalId, toFriendlyId, ValidationError, type MintKind } from "@runplane/core";
 import { mintKindOf, randomKey, type EngineCore } from "../engine/core.js";
-import { FINAL_RUN_STATUSES } from "../engine/statuses.js";
+import { FINAL_RUN_STATUSES, isFinalRunStatus } from "../engine/statuses.js";
 import type { EngineEnvironment } from "../engine/types.js";
 import type { WaitpointSystem } from "../waitpoints/waitpointSystem.js";
 
@@ -89,7 +89,7 @@ export class BatchSystem {
   async tryCompleteBatch(batchId: string): Promise<void> {
     const batch = await engineStore.findBatchById(this.core.store, batchId);
     if (!batch || batch.status === "COMPLETED" || batch.status === "PARTIAL_FAILED" || batch.status === "ABORTED") return;
-    const counts = await engineStore.countBatchRuns(this.core.store, batch.runtimeEnvironmentId, batch.id, FINAL_RUN_STATUSES);
+    const counts = await this.#countItems(batch);
     const failed = counts.final - counts.succeeded;
     if (counts.final < batch.runCount) {
       await engineStore.updateBatchProgress(this.core.store, batch.id, {
@@ -115,6 +115,36 @@ export class BatchSystem {
         { route: "BATCH", ownerId: batch.id }
       );
     }
+  }
+
+  /**
+   * The batch's items: its own runs (by batchId) and, when those fall short, the runs it lists by id
+   * that belong elsewhere (an item whose idempotency key returned an existing run).
+   */
+  async #countItems(batch: BatchTaskRun): Promise<{ total: number; final: number; succeeded: number }> {
+    const own = await engineStore.countBatchRuns(this.core.store, batch.runtimeEnvironmentId, batch.id, FINAL_RUN_STATUSES);
+    if (own.total >= batch.runCount || batch.runIds.length === 0) return own;
+    const listed = batch.runIds.map((id) => fromFriendlyId(id, "run"));
+    const foreign = await engineStore.countForeignBatchItems(this.core.store, batch.id, listed, FINAL_RUN_STATUSES);
+    return { total: own.total + foreign.total, final: own.final + foreign.final, succeeded: own.succeeded + foreign.succeeded };
+  }
+
+  /**
+   * A batch item whose idempotency key returned a run from outside the batch: the batch lists it, and
+   * counts it when it finishes (at once when it already has). Listing before reading the status means
+   * a run finishing meanwhile either sees the listing or is seen finished.
+   */
+  async linkCachedItem(batchId: string, run: TaskRun): Promise<void> {
+    if (run.batchId === batchId) return;
+    await engineStore.appendBatchRunId(this.core.store, batchId, run.friendlyId);
+    const current = await engineStore.findRunById(this.core.store, run.id);
+    if (current && isFinalRunStatus(current.status)) await this.tryCompleteBatch(batchId);
+  }
+
+  /** After a run with an idempotency key finished: the batches that reused it as an item may be done. */
+  async completeBatchesListing(run: TaskRun): Promise<void> {
+    const batchIds = await engineStore.findOpenBatchesListingRun(this.core.store, run.runtimeEnvironmentId, run.friendlyId);
+    for (const batchId of batchIds) if (batchId !== run.batchId) await this.tryCompleteBatch(batchId);
   }
 
   async recordItemError(batchId: string, item: { index: number; taskIdentifier: string; error: string; errorCode?: string; payload?: string }) {

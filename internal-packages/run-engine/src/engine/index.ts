@@ -5,3 +5,4 @@ export * from "./statuses.js";
 export * from "./durations.js";
 export { registerWorker, RegisterWorkerBodySchema, type RegisterWorkerBody, type RegisterWorkerDeps } from "./registerWorker.js";
 export { engineJobCatalog, type EngineJobCatalog } from "./core.js";
+export type { EnsureRunQueuedResult } from "./queueRepair.js";

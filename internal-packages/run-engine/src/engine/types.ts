@@ -35,7 +35,16 @@ export type RunEngineOptions = {
   /** Caps (and fills, when set) a run's ttl. */
   defaultMaxTtl?: string;
   /** Background workers: polling, concurrency. */
-  worker?: { pollIntervalMs?: number; concurrency?: number; ttlSweepIntervalMs?: number; waitpointSweepIntervalMs?: number };
+  worker?: {
+    pollIntervalMs?: number;
+    concurrency?: number;
+    ttlSweepIntervalMs?: number;
+    waitpointSweepIntervalMs?: number;
+    /** Queue-repair sweep (runs left without a queue message): every 30 s by default, 0 disables. */
+    queueRepairIntervalMs?: number;
+    /** Runs waiting less than this are left to their own enqueue (default 60 s). */
+    queueRepairMinAgeMs?: number;
+  };
   /** Default idempotency key lifetime. 30 days. */
   idempotencyKeyTtlMs?: number;
   logger?: EngineLogger;
@@ -187,12 +196,6 @@ export type CompletedWaitpoint = {
   outputIsError: boolean;
   idempotencyKey?: string;
 };
-
-export type ContinueStatus =
-  | { status: "waiting"; snapshotId: string }
-  | { status: "resumed"; snapshotId: string; snapshotFriendlyId: string; completedWaitpoints: CompletedWaitpoint[] }
-  | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string }
-  | { status: "finished"; snapshotId: string; snapshotFriendlyId: string; runStatus: TaskRunStatus };
 
 export type BlockResult = {
   snapshotId: string;

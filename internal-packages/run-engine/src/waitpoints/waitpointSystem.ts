@@ -4,7 +4,7 @@ import { describeError, jobIds, randomKey, snapshotFriendlyId, type EngineCore }
 import { parseDurationMs } from "../engine/durations.js";
 import { InvalidRunStateError, RunNotFoundError, SnapshotNotFoundError, StaleSnapshotError, WaitpointNotFoundError } from "../engine/errors.js";
 import { isExecuting, isFinalRunStatus } from "../engine/statuses.js";
-import type { BlockResult, CompletedWaitpoint, ContinueFromResult, ContinueStatus, EngineEnvironment, WaitpointResult } from "../engine/types.js";
+import type { BlockResult, CompletedWaitpoint, ContinueFromResult, EngineEnvironment, WaitpointResult } from "../engine/types.js";
 import { SnapshotWaiters } from "./snapshotWaiters.js";
 
 export const MAX_WAITPOINT_TAGS = 10;
@@ -432,20 +432,6 @@ export class WaitpointSystem {
   }
 
   /**
-   * The long-poll behind `GET …/continue`: waiting while the run is blocked; resumed once a newer
-   * EXECUTING snapshot follows the caller's; cancelled when the run was cancelled meanwhile.
-   */
-  async continueStatus(runId: string, snapshotId: string, waitMs = 0): Promise<ContinueStatus> {
-    const deadline = Date.now() + Math.max(0, Math.min(waitMs, 60_000));
-    for (;;) {
-      const status = await this.#evaluateContinue(runId, snapshotId);
-      const remaining = deadline - Date.now();
-      if (status.status !== "waiting" || remaining <= 0) return status;
-      await this.waiters.wait(runId, Math.min(remaining, 500));
-    }
-  }
-
-  /**
    * The worker protocol's `continue` long-poll: `snapshotId` is the snapshot the worker waits from and
    * may be older than the latest (a triggerAndWait blocks the parent behind the worker's back).
    * cancelled: the run left this attempt; resumed: a newer EXECUTING snapshot, with the waitpoints
@@ -491,24 +477,6 @@ export class WaitpointSystem {
         completedWaitpoints.push(wp);
       }
     }
-    return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints };
-  }
-
-  async #evaluateContinue(runId: string, snapshotId: string): Promise<ContinueStatus> {
-    const latest = await this.core.latestSnapshot(runId);
-    if (!latest) throw new RunNotFoundError(runId);
-    const friendly = snapshotFriendlyId(latest.id);
-    const cancelled = latest.executionStatus === "PENDING_CANCEL" || (latest.executionStatus === "FINISHED" && latest.runStatus === "CANCELED");
-    if (cancelled) return { status: "cancelled", snapshotId: latest.id, snapshotFriendlyId: friendly };
-    if (latest.executionStatus === "FINISHED") {
-      return { status: "finished", snapshotId: latest.id, snapshotFriendlyId: friendly, runStatus: latest.runStatus };
-    }
-    const { newer } = await this.core.currentExecution(runId, snapshotId);
-    if (latest.executionStatus === "EXECUTING_WITH_WAITPOINTS") return { status: "waiting", snapshotId: latest.id };
-    if (latest.executionStatus !== "EXECUTING") throw new InvalidRunStateError(runId, latest.executionStatus, "continue");
-    // Everything completed since the caller's snapshot (normally one continuation), oldest first.
-    const carrying = newer.length > 0 ? newer.filter((s) => s.executionStatus === "EXECUTING") : [latest];
-    const completedWaitpoints = (await Promise.all(carrying.map((s) => this.completedWaitpointsFor(runId, s)))).flat();
     return { status: "resumed", snapshotId: latest.id, snapshotFriendlyId: friendly, completedWaitpoints };
   }
 }

@@ -6,7 +6,7 @@ import { parseBufferedTrigger, safeParseBufferedTrigger, triggerInputForReplay, 
 import type { MollifierLog } from "./types.server";
 
 export type DrainerHandlerDeps = {
-  engine: Pick<RunEngine, "trigger" | "createCancelledRun" | "cancelRun" | "createFailedTaskRun">;
+  engine: Pick<RunEngine, "trigger" | "createCancelledRun" | "cancelRun" | "createFailedTaskRun" | "ensureRunQueued">;
   runStore: Pick<RunStore, "findRun">;
   logger: MollifierLog;
 };
@@ -17,7 +17,8 @@ export type DrainerHandlerDeps = {
  * - cancelled while buffered → a CANCELED row (`createCancelledRun`); if a live row already holds the
  *   id (an earlier attempt materialised it), that run is cancelled instead;
  * - otherwise `engine.trigger` with the same friendly id; a row that already exists means an earlier
- *   attempt got there: done.
+ *   attempt got there, but it may have died between the row and the queue message: the run is
+ *   (re)queued if it has none (`engine.ensureRunQueued`), then done.
  * Failures propagate to the drainer, which retries retryable ones after a backoff and hands the rest
  * to `createTerminalFailureHandler`.
  */
@@ -40,9 +41,14 @@ async function replayTrigger(deps: DrainerHandlerDeps, parsed: ParsedBufferedTri
   } catch (error) {
     if (await runExists(deps, input.friendlyId)) {
       deps.logger.info("mollifier drainer: run already materialised, treating the replay as done", { runId: input.friendlyId });
+      await deps.engine.ensureRunQueued(input.friendlyId);
       return;
     }
     throw error;
+  }
+  if (result.isCached && result.run.friendlyId === input.friendlyId) {
+    // An earlier attempt wrote this very run (found by its idempotency key): make sure it was queued.
+    await deps.engine.ensureRunQueued(input.friendlyId);
   }
   if (result.run.friendlyId !== input.friendlyId) {
     // Another run took the idempotency key in Postgres while this one waited. The caller was given
@@ -56,6 +62,7 @@ async function replayTrigger(deps: DrainerHandlerDeps, parsed: ParsedBufferedTri
       await deps.engine.trigger(rest);
     } catch (error) {
       if (!(await runExists(deps, input.friendlyId))) throw error;
+      await deps.engine.ensureRunQueued(input.friendlyId);
     }
   }
   deps.logger.debug("mollifier drainer: materialised", { runId: input.friendlyId, dwellMs: Date.now() - entry.createdAtMs, attempts: entry.attempts });
