@@ -1,6 +1,7 @@
 import { apiQueries, type TaskRun } from "@internal/run-store";
 import { toFriendlyId } from "@runplane/core";
 import {
+  isFinalInternalStatus,
   ListRunResponseItem,
   RelatedRunDetails,
   RetrieveRunResponse,
@@ -137,20 +138,10 @@ export function presentRunListItem(
   return flags.isBuffered ? { ...item, isBuffered: true } : item;
 }
 
-const FINAL_STATUSES: ReadonlySet<TaskRun["status"]> = new Set([
-  "CANCELED",
-  "INTERRUPTED",
-  "COMPLETED_SUCCESSFULLY",
-  "COMPLETED_WITH_ERRORS",
-  "SYSTEM_FAILURE",
-  "CRASHED",
-  "EXPIRED",
-  "TIMED_OUT",
-]);
 
 /** A final run as `TaskRunExecutionResult` (the raw output packet, or the stored error); null while it is not final. */
 export function presentExecutionResult(run: TaskRun): z.output<typeof TaskRunExecutionResult> | null {
-  if (!FINAL_STATUSES.has(run.status)) return null;
+  if (!isFinalInternalStatus(run.status)) return null;
   const usage = { durationMs: run.usageDurationMs };
   if (run.status === "COMPLETED_SUCCESSFULLY") {
     return TaskRunExecutionResult.parse({

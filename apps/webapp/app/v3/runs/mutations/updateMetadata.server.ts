@@ -2,6 +2,7 @@ import { apiQueries, type TaskRun } from "@internal/run-store";
 import { findRunForApi } from "~/v3/runs/findRunForApi.server";
 import { NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError, toFriendlyId } from "@runplane/core";
 import {
+  isFinalInternalStatus,
   ErrorMessage,
   MAX_STORED_METADATA_BYTES,
   applyMetadataOperations,
@@ -17,16 +18,6 @@ import { requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.serve
 
 /** A finished run's metadata may still be written this long after it completed (late flushes). */
 const COMPLETED_GRACE_MS = 3600_000;
-const FINAL: ReadonlySet<TaskRun["status"]> = new Set([
-  "CANCELED",
-  "INTERRUPTED",
-  "COMPLETED_SUCCESSFULLY",
-  "COMPLETED_WITH_ERRORS",
-  "SYSTEM_FAILURE",
-  "CRASHED",
-  "EXPIRED",
-  "TIMED_OUT",
-]);
 
 function checkKeys(field: string, operations: MetadataOperation[] | undefined): void {
   operations?.forEach((operation, index) => {
@@ -52,7 +43,7 @@ async function writeMetadata(start: TaskRun, change: (current: JsonObject) => Js
   const { engine, runStore } = getRuntime();
   let run = start;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const final = FINAL.has(run.status);
+    const final = isFinalInternalStatus(run.status);
     if (final && run.completedAt && Date.now() - run.completedAt.getTime() > COMPLETED_GRACE_MS) {
       throw new UnprocessableError(ErrorMessage.metadataRunCompleted);
     }
@@ -81,7 +72,7 @@ async function writeMetadata(start: TaskRun, change: (current: JsonObject) => Js
         if (!(error instanceof UnprocessableError)) throw error;
         const fresh = await reread(run);
         // Neither a concurrent write nor a completion: a genuine refusal.
-        if (fresh.metadataVersion === run.metadataVersion && FINAL.has(fresh.status) === final) throw error;
+        if (fresh.metadataVersion === run.metadataVersion && isFinalInternalStatus(fresh.status) === final) throw error;
       }
     }
     run = await reread(run);
