@@ -15,27 +15,8 @@ export class ReplayAndReschedule extends EnginePart {
   async replay(runIdOrFriendly: string, overrides: Partial<TriggerInput> = {}): Promise<TriggerResult> {
     const original = await this.core.requireRun(runIdOf(runIdOrFriendly));
     const environment =
-      overrides.environment ??
-      ((await this.core.resolver.resolveEnv(original.runtimeEnvironmentId)) as EngineEnvironment | null) ??
-      ({ id: original.runtimeEnvironmentId, type: (original.environmentType ?? "PRODUCTION") as EngineEnvironment["type"], projectId: original.projectId, organizationId: original.organizationId } as EngineEnvironment);
-    return this.triggering.trigger({
-      taskIdentifier: original.taskIdentifier,
-      payload: original.payload,
-      payloadType: original.payloadType,
-      queue: original.queue,
-      concurrencyKey: original.concurrencyKey ?? undefined,
-      tags: original.runTags,
-      metadata: original.seedMetadata ?? undefined,
-      metadataType: original.seedMetadataType,
-      maxAttempts: original.maxAttempts ?? undefined,
-      machine: original.machinePreset ?? undefined,
-      maxDuration: original.maxDurationInSeconds ?? undefined,
-      ttl: original.ttl ?? undefined,
-      isTest: original.isTest,
-      ...overrides,
-      environment,
-      replayedFrom: original.friendlyId,
-    });
+      overrides.environment ?? ((await this.core.resolver.resolveEnv(original.runtimeEnvironmentId)) as EngineEnvironment | null) ?? undefined;
+    return this.triggering.trigger(replayTriggerInput(original, { ...overrides, environment }));
   }
 
   /** Moves a delayed run's start. Only DELAYED runs (UnprocessableError otherwise). */
@@ -68,4 +49,43 @@ export class ReplayAndReschedule extends EnginePart {
       await this.queueRepair.queueDelayedRun(run, latest);
     });
   }
+}
+
+/**
+ * The trigger input of a replay: the original's task, payload and options, the overrides on top, and
+ * the link back. Pure, so a run that has no row yet (a buffered trigger) replays the same way. Without
+ * an environment override the original's environment ids are used.
+ */
+export function replayTriggerInput(
+  original: Pick<
+    TaskRun,
+    | "friendlyId" | "taskIdentifier" | "payload" | "payloadType" | "queue" | "concurrencyKey" | "runTags" | "seedMetadata"
+    | "seedMetadataType" | "maxAttempts" | "machinePreset" | "maxDurationInSeconds" | "ttl" | "isTest"
+    | "runtimeEnvironmentId" | "environmentType" | "projectId" | "organizationId"
+  >,
+  overrides: Partial<TriggerInput> = {}
+): TriggerInput {
+  return {
+    taskIdentifier: original.taskIdentifier,
+    payload: original.payload,
+    payloadType: original.payloadType,
+    queue: original.queue,
+    concurrencyKey: original.concurrencyKey ?? undefined,
+    tags: original.runTags,
+    metadata: original.seedMetadata ?? undefined,
+    metadataType: original.seedMetadataType,
+    maxAttempts: original.maxAttempts ?? undefined,
+    machine: original.machinePreset ?? undefined,
+    maxDuration: original.maxDurationInSeconds ?? undefined,
+    ttl: original.ttl ?? undefined,
+    isTest: original.isTest,
+    ...overrides,
+    environment: overrides.environment ?? {
+      id: original.runtimeEnvironmentId,
+      type: (original.environmentType ?? "PRODUCTION") as EngineEnvironment["type"],
+      projectId: original.projectId,
+      organizationId: original.organizationId,
+    },
+    replayedFrom: original.friendlyId,
+  };
 }

@@ -2,7 +2,6 @@
  * The mollifier behind the REST API's seams: the trigger diversion, the one run lookup, the run
  * list, and each run mutation. Every function here is called from one line in the seam file.
  */
-import type { TriggerInput } from "@internal/run-engine";
 import type { TaskRun } from "@internal/run-store";
 import { NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnprocessableError, fromFriendlyId, toFriendlyId } from "@runplane/core";
 import {
@@ -234,33 +233,6 @@ export async function updateBufferedRunMetadata(
     );
   }
   return { metadata };
-}
-
-/** Trigger input of a replay of a buffered run (what `engine.replay` takes from a row). */
-export function replayInputFromBufferedRun(original: TaskRun, overrides: Partial<TriggerInput>): TriggerInput {
-  return {
-    taskIdentifier: original.taskIdentifier,
-    payload: original.payload,
-    payloadType: original.payloadType,
-    queue: original.queue,
-    concurrencyKey: original.concurrencyKey ?? undefined,
-    tags: original.runTags,
-    metadata: original.seedMetadata ?? undefined,
-    metadataType: original.seedMetadataType,
-    maxAttempts: original.maxAttempts ?? undefined,
-    machine: original.machinePreset ?? undefined,
-    maxDuration: original.maxDurationInSeconds ?? undefined,
-    ttl: original.ttl ?? undefined,
-    isTest: original.isTest,
-    ...overrides,
-    environment: overrides.environment ?? {
-      id: original.runtimeEnvironmentId,
-      type: (original.environmentType ?? "PRODUCTION") as TriggerInput["environment"]["type"],
-      projectId: original.projectId,
-      organizationId: original.organizationId,
-    },
-    replayedFrom: original.friendlyId,
-  };
 }
 
 /** Reset an idempotency key in Postgres and in the buffer (503 when the buffer's state is unknown). */

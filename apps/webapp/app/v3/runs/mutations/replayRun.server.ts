@@ -1,4 +1,4 @@
-import type { TriggerInput } from "@internal/run-engine";
+import { replayTriggerInput, type TriggerInput } from "@internal/run-engine";
 import { PayloadTooLargeError, UnprocessableError, ValidationError } from "@runplane/core";
 import {
   ErrorMessage,
@@ -13,7 +13,6 @@ import {
 } from "@runplane/core/schemas";
 import { mintRunFriendlyId } from "~/runEngine/trigger/mintRunId.server";
 import { getRuntime } from "~/services/runtime.server";
-import { replayInputFromBufferedRun } from "~/v3/mollifier/apiWiring.server";
 import { requireRunForApi, type ApiEnvironmentRef } from "../findRunForApi.server";
 
 /** Replay overrides → engine trigger fields (only those given). Bad values → 400/413/422, nothing written. */
@@ -70,7 +69,7 @@ export async function replayRunForApi(environment: ApiEnvironmentRef, runId: str
   const friendlyId = mintRunFriendlyId({ runOps, orgFeatureFlags: org?.featureFlags });
   if (original.isBuffered) {
     // no row to replay from yet: the same fields, from the buffered trigger
-    const { run } = await engine.trigger(replayInputFromBufferedRun(original, { ...overrides, friendlyId }));
+    const { run } = await engine.trigger(replayTriggerInput(original, { ...overrides, friendlyId }));
     return { id: run.friendlyId };
   }
   const { run } = await engine.replay(original.id, { ...overrides, friendlyId });
