@@ -270,7 +270,7 @@ describe("startWorker against a fake protocol server", () => {
     await start([approval]);
     const run = server.createRun("approval", "");
     await server.waitFor(() => tokenId !== "" && run.snapshots.at(-1)!.status === "EXECUTING_WITH_WAITPOINTS");
-    expect(server.callsTo(/waitpoints\/tokens$/)[0]!.body).toEqual({ timeout: "1h", tags: ["approval"] });
+    expect(server.callsTo(/waitpoints\/tokens$/)[0]!.body).toEqual({ timeout: "1h", tags: ["approval"], ownerRunId: run.id });
     server.completeToken(tokenId, { approved: true });
     await server.waitFor(finished(run));
     expect(output(run)).toEqual({ approved: true, timedOut: true });
