@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { PayloadTooLargeError, RunplaneError, ValidationError } from "@runplane/core";
-import { ErrorMessage, formatZodIssues, parseOptionalJsonBody } from "@runplane/core/schemas";
+import { ErrorMessage, formatZodIssues, NUL_IN_URL, parseOptionalJsonBody, urlHasNul } from "@runplane/core/schemas";
 import type { z } from "zod";
 import { authenticateApiRequest, type ApiAuthentication } from "~/services/apiAuth.server";
 import { withErrorResponse, withResponseFields } from "~/services/httpErrors.server";
@@ -38,6 +38,7 @@ export class UnsupportedMediaTypeError extends RunplaneError {
 export function apiLoader(options: ApiRouteOptions, handler: ApiHandler) {
   return ({ request, params, context }: LoaderFunctionArgs) =>
     withErrorResponse(async () => {
+      refuseNulInUrl(request);
       const auth = await authenticateApiRequest(request, { allowJwt: options.allowJwt });
       return handler({ request, params, auth, runtime: context.runtime });
     }, context.runtime.logger);
@@ -49,9 +50,15 @@ export function apiAction(options: ApiRouteOptions, handlers: Partial<Record<"PO
     withErrorResponse(async () => {
       const handler = handlers[request.method.toUpperCase() as keyof typeof handlers];
       if (!handler) throw new MethodNotAllowedError(request.method, Object.keys(handlers));
+      refuseNulInUrl(request);
       const auth = await authenticateApiRequest(request, { allowJwt: options.allowJwt });
       return handler({ request, params, auth, runtime: context.runtime });
     }, context.runtime.logger);
+}
+
+/** A path parameter or query value holding U+0000 could never be stored or matched: 400 before any work. */
+export function refuseNulInUrl(request: Request): void {
+  if (urlHasNul(request.url)) throw new ValidationError(NUL_IN_URL);
 }
 
 /** A route param Remix guarantees by the file name; a blank one is a 400. */
@@ -108,4 +115,13 @@ export async function readJsonBody<S extends z.ZodTypeAny>(
 /** JSON response with optional extra headers. */
 export function json(body: unknown, init: { status?: number; headers?: Record<string, string> } = {}): Response {
   return Response.json(body, { status: init.status ?? 200, headers: init.headers });
+}
+
+/**
+ * Loader and action of the catch-all routes under /api, /engine and /realtime: a path no route serves
+ * is a JSON 404 (the SDK prints the body), never the dashboard's HTML error page.
+ */
+export function unknownApiPath({ request }: LoaderFunctionArgs | ActionFunctionArgs): Response {
+  const { pathname } = new URL(request.url);
+  return json({ error: `No API route at ${request.method} ${pathname}`, code: "not_found" }, { status: 404 });
 }

@@ -1,5 +1,6 @@
 import type { Runtime } from "~/services/runtime.server";
 import { authenticateApiRequest, type ApiAuthentication } from "~/services/apiAuth.server";
+import { refuseNulInUrl } from "~/services/apiRoute.server";
 import { errorToResponse } from "~/services/httpErrors.server";
 import { ValidationError } from "@runplane/core";
 import { ELECTRIC_EXPOSE_HEADERS, parseShapeRequest, resolveSkipColumns, type ShapeHttpResponse, type ShapeRequest } from "@runplane/core/realtime";
@@ -78,6 +79,7 @@ export async function handleRealtimeRequest(
         )
       );
     }
+    refuseNulInUrl(request);
     const auth = await authenticateApiRequest(request, { allowJwt: true });
     const parsed = parseShapeRequest(new URL(request.url));
     if (!parsed.success) {

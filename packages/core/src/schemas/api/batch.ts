@@ -15,6 +15,7 @@ import { BatchStatus } from "../runStatus.js";
 import { IdempotencyKey, IdempotencyKeyOptions, TaskRunError, WireDate, omitWhenNull } from "./common.js";
 import { formatZodIssues } from "./errors.js";
 import { BatchItemTriggerOptions } from "./trigger.js";
+import { NUL_IN_BODY, parsedJsonHasNul } from "./nulCharacters.js";
 
 export const MAX_BATCH_RUN_COUNT = 1000;
 export const MAX_NDJSON_LINE_BYTES = 3 * 1024 * 1024;
@@ -67,6 +68,7 @@ export function parseBatchItemLine(line: string, lineNumber: number): ParsedBatc
   } catch {
     return { ok: false, error: `line ${lineNumber}: invalid JSON` };
   }
+  if (parsedJsonHasNul(line, json)) return { ok: false, error: `line ${lineNumber}: ${NUL_IN_BODY}` };
   const parsed = BatchItemNDJSON.safeParse(json);
   if (!parsed.success) return { ok: false, error: `line ${lineNumber}: ${formatZodIssues(parsed.error)}` };
   return { ok: true, item: parsed.data };

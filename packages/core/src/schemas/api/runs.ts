@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { PublicRunStatus, runStatusFlags, toPublicRunStatus, type InternalRunStatus } from "../runStatus.js";
+import { NUL_IN_BODY, parsedJsonHasNul } from "./nulCharacters.js";
 import {
   ConcurrencyKey,
   CursorPageQuery,
@@ -280,11 +281,14 @@ export const ResetIdempotencyKeyResponse = z.object({ id: z.string() });
  */
 export function parseOptionalJsonBody(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   if (text.trim().length === 0) return { ok: true, value: undefined };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, error: "Request body is not valid JSON" };
   }
+  if (parsedJsonHasNul(text, value)) return { ok: false, error: NUL_IN_BODY };
+  return { ok: true, value };
 }
 
 /**
