@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/provision.sh"
 
 provision
+ensure_chromium
 cd "$RUNPLANE_ROOT"
 
 log "typecheck"

@@ -164,6 +164,17 @@ migrate_databases() {
   (cd "$RUNPLANE_ROOT" && pnpm --silent --filter @internal/run-ops-database migrate) >&2 || die "run-ops migration failed"
 }
 
+# The browser tests drive Debian's Chromium through playwright-core (no browser download). Installed with
+# apt when missing and we are root; otherwise a warning, and the browser tests fail under CI=true.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  if is_root && command -v apt-get >/dev/null; then
+    apt_install chromium
+  else
+    log "warning: /usr/bin/chromium is missing (apt-get install chromium); browser tests will fail under CI=true and skip otherwise"
+  fi
+}
+
 provision() {
   ensure_node
   ensure_pnpm

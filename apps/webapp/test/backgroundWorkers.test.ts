@@ -135,7 +135,8 @@ describe("BackgroundWorkerRegistry", () => {
     registry.register(loop);
     await registry.startAll();
     await registry.startAll();
-    await new Promise((r) => setTimeout(r, 50));
+    // Stop while a tick is in flight: stopAll must wait for it.
+    await expect.poll(() => inFlight, { timeout: 5_000, interval: 1 }).toBe(true);
     expect(await registry.stopAll(2_000)).toEqual([{ name: "ticker", stopped: true }]);
     expect(inFlight).toBe(false);
     expect(loop.isRunning).toBe(false);

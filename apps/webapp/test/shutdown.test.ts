@@ -22,7 +22,10 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 describe("gracefulShutdown", () => {
   it("stops accepting, lets in-flight requests finish, stops workers, then closes pools", async () => {
     const order: string[] = [];
+    let slowArrived!: () => void;
+    const slowRequest = new Promise<void>((r) => (slowArrived = r));
     const server = http.createServer((req, res) => {
+      if (req.url === "/slow") slowArrived();
       setTimeout(() => res.end("done"), req.url === "/slow" ? 200 : 0);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -41,7 +44,7 @@ describe("gracefulShutdown", () => {
     await registry.startAll();
 
     const inFlight = get(port, "/slow");
-    await new Promise((r) => setTimeout(r, 30));
+    await slowRequest;
     const shutdown = gracefulShutdown({
       server,
       backgroundWorkers: registry,
@@ -49,7 +52,7 @@ describe("gracefulShutdown", () => {
       logger,
       deadlineMs: 5_000,
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await expect.poll(() => server.listening, { timeout: 5_000, interval: 5 }).toBe(false);
     await expect(get(port, "/")).rejects.toThrow(/ECONNREFUSED/);
 
     expect(await inFlight).toEqual({ status: 200, body: "done" });
@@ -60,13 +63,15 @@ describe("gracefulShutdown", () => {
   });
 
   it("cuts connections still open at the deadline", async () => {
+    let requestArrived!: () => void;
+    const arrived = new Promise<void>((r) => (requestArrived = r));
     const server = http.createServer(() => {
-      /* never answers */
+      requestArrived(); // and never answers
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     const hanging = get(port, "/").catch((error: Error) => error);
-    await new Promise((r) => setTimeout(r, 30));
+    await arrived;
     const started = Date.now();
     const closed = vi.fn(async () => {});
     await gracefulShutdown({ server, backgroundWorkers: new BackgroundWorkerRegistry(logger), close: closed, logger, deadlineMs: 100 });

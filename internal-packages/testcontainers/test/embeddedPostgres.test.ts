@@ -1,6 +1,9 @@
+import { chmod, cp, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import pg from "pg";
-import { expect } from "vitest";
-import { heteroVersionPostgresTest } from "../src/index.js";
+import { expect, test } from "vitest";
+import { binariesPackageDir, heteroVersionPostgresTest, startEmbeddedPostgres } from "../src/index.js";
 
 async function serverVersionNum(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -39,4 +42,27 @@ heteroVersionPostgresTest(
     expect(await tables(databaseUrl)).toContain("RuntimeEnvironment");
   },
   60_000
+);
+
+// As root the server runs as `postgres`, which cannot enter a private checkout (e.g. one under `mktemp -d`).
+test.skipIf(process.getuid?.() !== 0)(
+  "starts when the binaries are installed under a directory the postgres user cannot enter",
+  async () => {
+    const privateDir = await mkdtemp(path.join(os.tmpdir(), "runplane-private-checkout-"));
+    try {
+      await chmod(privateDir, 0o700);
+      const packageDir = path.join(privateDir, "linux-x64");
+      await cp(binariesPackageDir(), packageDir, { recursive: true, verbatimSymlinks: true });
+      const server = await startEmbeddedPostgres({ packageDir });
+      try {
+        expect(server.serverVersion.startsWith("17.")).toBe(true);
+        expect(Math.floor((await serverVersionNum(server.url)) / 10_000)).toBe(17);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(privateDir, { recursive: true, force: true });
+    }
+  },
+  120_000
 );

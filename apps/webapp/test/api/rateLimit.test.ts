@@ -26,13 +26,30 @@ describe("token bucket script", () => {
   });
 
   test("refills `refill` tokens per interval, never above `size`", async () => {
-    const limiter = new TokenBucketLimiter(redis, `${testRedis.keyPrefix}refill:`, { size: 4, refill: 2, intervalMs: 300 });
+    // The script keeps time by Redis's clock, so the test waits on that clock instead of racing timers.
+    const intervalMs = 1_000;
+    const redisNow = async () => {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    const until = async (atMs: number) => {
+      while ((await redisNow()) < atMs) await new Promise((r) => setTimeout(r, 20));
+    };
+    const limiter = new TokenBucketLimiter(redis, `${testRedis.keyPrefix}refill:`, { size: 4, refill: 2, intervalMs });
     const first = await Promise.all(Array.from({ length: 6 }, () => limiter.take("k")));
     expect(first.filter((d) => d.allowed)).toHaveLength(4);
-    await new Promise((r) => setTimeout(r, 350));
+
+    const refillAt = first[0]!.resetAt;
+    await until(refillAt);
+    const refillsBy = (now: number) => Math.min(4, 2 * (Math.floor((now - refillAt) / intervalMs) + 1));
+    const before = refillsBy(await redisNow());
     const second = await Promise.all(Array.from({ length: 6 }, () => limiter.take("k")));
-    expect(second.filter((d) => d.allowed)).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 1_300));
+    const after = refillsBy(await redisNow());
+    // One refill landed: 2 tokens (4, should this machine have stalled past the next interval).
+    expect([before, after]).toContain(second.filter((d) => d.allowed).length);
+
+    // Many intervals later the bucket is full, never above its size.
+    await until(refillAt + 4 * intervalMs);
     const third = await Promise.all(Array.from({ length: 6 }, () => limiter.take("k")));
     expect(third.filter((d) => d.allowed)).toHaveLength(4);
   });

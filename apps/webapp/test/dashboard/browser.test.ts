@@ -1,11 +1,9 @@
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { browserTestsEnabled, launchChromium } from "../support/browser";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { DEV_ENV_PATH, engineFor, waitForLoginLink, type EngineDriver } from "./helpers";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 
 let server: TestServer;
 let driver: EngineDriver;
@@ -13,13 +11,10 @@ let browser: Browser;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  if (!hasChromium) return;
+  if (!browserTestsEnabled) return;
   server = await startTestServer();
   driver = await engineFor(server);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--headless", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -55,7 +50,7 @@ async function seed() {
   return { failed: failed! };
 }
 
-it.skipIf(!hasChromium)(
+it.skipIf(!browserTestsEnabled)(
   "logs in with the console link, sees the runs list refresh by itself, opens a run and cancels another",
   async () => {
     const { failed } = await seed();
@@ -116,7 +111,7 @@ it.skipIf(!hasChromium)(
   120_000
 );
 
-it.skipIf(!hasChromium)("pages work without JavaScript (server-rendered forms)", async () => {
+it.skipIf(!browserTestsEnabled)("pages work without JavaScript (server-rendered forms)", async () => {
   const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${server.baseUrl}/login`);
