@@ -1,5 +1,5 @@
-import { postgresTest } from "@internal/testcontainers";
-import { afterEach, expect } from "vitest";
+import { createTestRedis, postgresTest } from "@internal/testcontainers";
+import { afterAll, afterEach, expect } from "vitest";
 import { boot } from "~/services/boot.server";
 import { backgroundWorkers } from "~/services/backgroundWorkers.server";
 import { getRuntime } from "~/services/runtime.server";
@@ -15,6 +15,10 @@ function setEnv(vars: Record<string, string>) {
 }
 
 afterEach(() => setEnv({}));
+
+// boot claims its Redis keyspace (services/keyspaceClaim.server.ts): each test database gets its own prefix
+const testRedis = createTestRedis();
+afterAll(() => testRedis.cleanup());
 
 postgresTest("boot refuses a split onto the same database before wiring anything", async ({ databaseUrl }) => {
   const sameDatabase = new URL(databaseUrl);
@@ -33,6 +37,7 @@ postgresTest("boot wires the runtime, bootstraps, starts registered workers; shu
   setEnv({
     DATABASE_URL: databaseUrl,
     REDIS_URL: "redis://127.0.0.1:6379",
+    REDIS_KEY_PREFIX: testRedis.keyPrefix,
     BOOTSTRAP_DEV_SECRET_KEY: "tr_dev_BootTestKey00000000001",
     LOG_LEVEL: "error",
   });

@@ -6,6 +6,7 @@ import { registerBackgroundWorkers } from "~/services/backgroundWorkers.wiring.s
 import { logger as rootLogger } from "~/services/logger.server";
 import { ApiRateLimiter, type ApiRateLimitResult } from "~/services/rateLimit/apiRateLimit.server";
 import { createRuntime, setRuntime, type Runtime } from "~/services/runtime.server";
+import { claimDeploymentKeyspaces } from "~/services/keyspaceClaim.server";
 import { gracefulShutdown, installShutdownSignals } from "~/services/shutdown.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import { runBootSentinels } from "~/v3/runOpsMigration/bootSentinels.server";
@@ -44,6 +45,19 @@ async function runBoot(): Promise<BootedApp> {
   await runBootSentinels(runOps, env, { logger });
 
   const runtime = setRuntime(createRuntime(env, runOps, logger));
+  try {
+    // before anything reads or writes a queue or the buffer
+    await claimDeploymentKeyspaces({
+      redis: runtime.redis,
+      redisUrl: env.REDIS_URL,
+      mollifierRedisUrl: env.MOLLIFIER_REDIS_URL,
+      keyPrefix: env.REDIS_KEY_PREFIX,
+      databaseUrl: env.DATABASE_URL,
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   // triggers over the per-env rate go to the mollifier's buffer (MOLLIFIER_ENABLED, per-org opt-out)
   installMollifierDiversion(runtime);
   let bootstrap: BootstrapResult;

@@ -1,7 +1,7 @@
 import { createRunStoreFromUrls, RunOpsDataUnavailableError } from "@internal/run-store";
-import { heteroPostgresTest } from "@internal/testcontainers";
+import { createTestRedis, heteroPostgresTest } from "@internal/testcontainers";
 import { fromFriendlyId, generateFriendlyId, type MintKind } from "@runplane/core";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { boot } from "~/services/boot.server";
 import { errorToResponse } from "~/services/httpErrors.server";
 import { createLogger, type Logger } from "~/services/logger.server";
@@ -81,6 +81,8 @@ describe("boot with split turned off after NEW runs exist", () => {
     for (const name of ["env", "boot", "runtime"]) clearSingleton(name);
   }
   afterEach(() => setEnv({}));
+  const testRedis = createTestRedis();
+  afterAll(() => testRedis.cleanup());
 
   async function seedRun(urls: { databaseUrl: string; runOpsDatabaseUrl: string }, kind: MintKind) {
     const { store, close } = createRunStoreFromUrls({ ...urls, splitEnabled: true });
@@ -115,7 +117,7 @@ describe("boot with split turned off after NEW runs exist", () => {
       DATABASE_URL: databaseUrl,
       RUN_OPS_DATABASE_URL: runOpsDatabaseUrl,
       REDIS_URL: "redis://127.0.0.1:6379",
-      REDIS_KEY_PREFIX: `splitoff${Date.now()}:`,
+      REDIS_KEY_PREFIX: testRedis.keyPrefix,
       LOG_LEVEL: "error",
       RUN_ENGINE_WORKER_ENABLED: "false",
       MOLLIFIER_DRAINER_ENABLED: "false",

@@ -132,7 +132,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     return code;
   }
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    // a server that refused to start leaves nothing behind
+    await Promise.allSettled([controlPlane.drop(), runOps?.drop(), redis.cleanup()]);
+    throw error;
+  }
   let cleaned = false;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
