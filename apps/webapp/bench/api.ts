@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:api` — B1 of shared/reference/anchors.md §5: trigger acceptance over HTTP.
+ * `pnpm bench:api` — B1: trigger acceptance over HTTP.
  *
  * A real production server (fresh databases, its own Redis prefix; mollifier off) takes
  * `POST /api/v1/tasks/bench/trigger` with a 1 KB JSON body from 50 keep-alive connections:

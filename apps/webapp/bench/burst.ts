@@ -1,5 +1,5 @@
 /**
- * `pnpm bench:burst` — the mollifier benchmarks (shared/reference/anchors.md §5), sized for a
+ * `pnpm bench:burst` — the mollifier benchmarks (B1 acceptance, B2 burst from many environments), sized for a
  * 2-core box: real production servers on fresh databases, 10 environments in 3 organisations.
  *
  * - B1 trigger acceptance: closed loop (50 connections, 1 KB payload) against the mollifier OFF,
