@@ -11,6 +11,30 @@ for (const mode of MODES) {
   const test = engineTestFor(mode);
 
   describe(`engine support for the worker protocol (split=${mode.split})`, () => {
+    test("continueFrom: an attempt that lost its run is superseded, never told to cancel the attempt that owns it", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const h = await setupEngine(mode, { databaseUrl, runOpsDatabaseUrl, redis });
+      try {
+        await h.engine.trigger({ taskIdentifier: "hello", environment: h.env, payload: "{}" });
+        const first = await startOne(h);
+        // attempt 1 fails and is retried; attempt 2 now owns the run
+        await h.engine.completeRunAttempt(first.runId, first.snapshotId, {
+          ok: false,
+          error: { type: "BUILT_IN_ERROR", name: "Error", message: "boom" },
+          retry: { delayMs: 0 },
+        });
+        const second = await startOne(h, 5000);
+        expect(second.runId).toBe(first.runId);
+        expect(await h.engine.continueFrom(first.runId, first.snapshotId)).toEqual({ status: "superseded" });
+        expect(await h.engine.continueFrom(second.runId, second.snapshotId)).toEqual({ status: "waiting" });
+
+        // finished: the attempt has nothing left to do, and nothing to acknowledge
+        await h.engine.completeRunAttempt(second.runId, second.snapshotId, { ok: true, output: "{}" });
+        expect(await h.engine.continueFrom(second.runId, second.snapshotId)).toEqual({ status: "superseded" });
+      } finally {
+        await h.close();
+      }
+    });
+
     test("continueFrom: waiting from an older snapshot, resumed with the waitpoints completed since, cancelled after a cancel", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
       const h = await setupEngine(mode, { databaseUrl, runOpsDatabaseUrl, redis });
       try {

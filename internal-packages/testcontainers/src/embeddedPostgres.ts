@@ -20,6 +20,10 @@ export type EmbeddedPostgres = {
   port: number;
   /** e.g. "17.10" as the server reports it. */
   serverVersion: string;
+  /** Crashes the server (SIGQUIT: immediate shutdown, crash recovery on the next start). Data stays. */
+  crash: () => Promise<void>;
+  /** Starts the server again on the same port and data after `crash()`. */
+  start: () => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -171,9 +175,7 @@ export async function startEmbeddedPostgres(
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   const log: string[] = [];
   let child: ChildProcess | undefined;
-  let serverVersion: string;
-  try {
-    await runToCompletion(path.join(nativeDir, "bin", "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"], owner);
+  const launch = async (): Promise<string> => {
     const postgresArgs = ["-D", dataDir, "-p", String(port), "-k", baseDir, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"];
     child = spawn(path.join(nativeDir, "bin", "postgres"), postgresArgs, { ...(owner ?? {}), stdio: ["ignore", "pipe", "pipe"] });
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -182,22 +184,36 @@ export async function startEmbeddedPostgres(
         options.onLog?.(String(chunk));
       });
     }
-    serverVersion = await waitUntilReady(child, url, log, 60_000);
+    return waitUntilReady(child, url, log, 60_000);
+  };
+  let serverVersion: string;
+  try {
+    await runToCompletion(path.join(nativeDir, "bin", "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"], owner);
+    serverVersion = await launch();
   } catch (error) {
     if (child) await stopServer(child).catch(() => {});
     await cleanup();
     throw new Error(`embedded Postgres failed to start: ${error instanceof Error ? error.message : String(error)}`);
   }
   let stopped = false;
-  const server = child;
   return {
     url,
     port,
     serverVersion,
+    crash: async () => {
+      const server = child!;
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise<void>((r) => server.once("exit", () => r()));
+      server.kill("SIGQUIT");
+      await exited;
+    },
+    start: async () => {
+      await launch();
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await stopServer(server).catch(() => {});
+      if (child) await stopServer(child).catch(() => {});
       await cleanup();
     },
   };

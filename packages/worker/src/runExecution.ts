@@ -358,7 +358,7 @@ export class RunExecution {
           this.log.info("run was cancelled; acknowledging instead of completing");
           return this.postCompletion(interruptionCompletion("cancelled"), state.snapshotId, true);
         }
-        if (state && state.status !== "cancelled") {
+        if (state && (state.status === "waiting" || state.status === "resumed")) {
           return this.postCompletion(completion, error.latestSnapshotId, true);
         }
       }
@@ -487,6 +487,11 @@ export class RunExecution {
       if (state.status === "waiting") continue;
       if (state.status === "cancelled") {
         this.interrupt("cancelled", state.snapshotId);
+        this.throwIfInterrupted();
+      }
+      if (state.status === "superseded") {
+        // another attempt owns the run now: stop without completing
+        this.interrupt("cancelled", undefined, false);
         this.throwIfInterrupted();
       }
       if (state.status === "resumed") {
@@ -655,6 +660,8 @@ export class RunExecution {
     try {
       const state = await this.deps.workerApi.continueRun(this.runId, this.snapshotId, 0);
       if (state.status === "cancelled") this.interrupt("cancelled", state.snapshotId);
+      // another attempt owns the run now: stop without completing
+      if (state.status === "superseded") this.interrupt("cancelled", undefined, false);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) this.interrupt("cancelled", undefined, false);
     }

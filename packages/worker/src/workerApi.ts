@@ -80,7 +80,9 @@ export class WorkerApi {
       body: { completion },
       schema: WorkerCompleteAttemptResponse,
       signal,
-      attempts: 5,
+      // about 30 s of retries: a completion must outlive a database restart, and stay inside the
+      // server's heartbeat timeout (60 s), after which the run would be retried elsewhere
+      attempts: 10,
       timeoutMs: CALL_TIMEOUT_MS,
     });
   }

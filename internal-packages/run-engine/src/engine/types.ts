@@ -217,6 +217,8 @@ export type BlockResult = {
 export type ContinueFromResult =
   | { status: "waiting" }
   | { status: "resumed"; snapshotId: string; snapshotFriendlyId: string; completedWaitpoints: CompletedWaitpoint[] }
-  | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string };
+  | { status: "cancelled"; snapshotId: string; snapshotFriendlyId: string }
+  /** The asking attempt is no longer the run's current one: another attempt runs, or the run finished. */
+  | { status: "superseded" };
 
 export type WaitpointResult = { waitpoint: Waitpoint; isCached: boolean };

@@ -458,9 +458,13 @@ export class WaitpointSystem {
     latest: TaskRunExecutionSnapshot
   ): Promise<ContinueFromResult | null> {
     const friendly = snapshotFriendlyId(latest.id);
-    if (!isExecuting(latest.executionStatus) || (latest.attemptNumber ?? 0) !== (from.attemptNumber ?? 0)) {
+    const sameAttempt = (latest.attemptNumber ?? 0) === (from.attemptNumber ?? 0);
+    if (latest.executionStatus === "PENDING_CANCEL" && sameAttempt) {
       return { status: "cancelled", snapshotId: latest.id, snapshotFriendlyId: friendly };
     }
+    // Not "cancelled": that answer makes the worker post a cancel completion on `latest`, which for
+    // another attempt's snapshot would cancel a run nobody cancelled.
+    if (!isExecuting(latest.executionStatus) || !sameAttempt) return { status: "superseded" };
     if (latest.id === from.id || latest.executionStatus !== "EXECUTING" || latest.createdAt.getTime() <= from.createdAt.getTime()) {
       return null;
     }

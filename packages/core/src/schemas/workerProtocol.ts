@@ -353,6 +353,8 @@ export const WorkerContinueResponse = z.discriminatedUnion("status", [
     completedWaitpoints: z.array(WorkerCompletedWaitpoint),
   }),
   z.object({ status: z.literal("cancelled"), snapshotId: z.string() }),
+  /** The attempt is no longer the run's current one (it was retried or finished without it): stop, post nothing. */
+  z.object({ status: z.literal("superseded") }),
 ]);
 export type WorkerContinueResponse = z.infer<typeof WorkerContinueResponse>;
 export type WorkerContinueResponseInput = z.input<typeof WorkerContinueResponse>;

@@ -71,6 +71,10 @@ export type SweepShardResult = {
 
 export const DEFAULT_MAX_TAGS = 10;
 
+
+/** `lastError.code` of an entry handed back because its drain lease expired (the drainer died holding it). */
+export const DRAIN_LEASE_EXPIRED = "DrainLeaseExpired";
+
 /**
  * The mollifier's Redis buffer: one atomic Lua script per operation (see ./scripts), one typed
  * method per script, plus plain reads. Key layout and the key-prefix rule: ./keys.ts.
@@ -171,7 +175,7 @@ export class MollifierBuffer {
 
   /** Return entries whose drain lease expired to their queue (crash recovery). */
   async reclaimExpiredDrains(options: { limit?: number } = {}): Promise<{ requeued: number; pendingAck: number }> {
-    const error = JSON.stringify({ code: "DrainLeaseExpired", message: "Drain lease expired before the entry was acknowledged" });
+    const error = JSON.stringify({ code: DRAIN_LEASE_EXPIRED, message: "Drain lease expired before the entry was acknowledged" });
     const [requeued, pendingAck] = (await this.run.reclaimExpiredDrains(
       [this.keys.key("draining"), this.keys.key("orgs")],
       [this.root, options.limit ?? 100, error],

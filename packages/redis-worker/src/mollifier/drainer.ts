@@ -1,5 +1,5 @@
 import { BackgroundLoop } from "@runplane/core/lifecycle";
-import type { MollifierBuffer } from "./buffer.js";
+import { DRAIN_LEASE_EXPIRED, type MollifierBuffer } from "./buffer.js";
 import { errorFields, silentLogger, type MollifierLogger } from "./logger.js";
 import { drainBackoffMs, isRetryableDrainError } from "./retry.js";
 import { Slots } from "./slots.js";
@@ -23,8 +23,8 @@ export type MollifierDrainerOptions = {
    */
   handler: (entry: DrainEntry) => Promise<void>;
   /**
-   * Called once before a terminal `fail` (non-retryable error, malformed payload, attempts
-   * exhausted) so the caller can write a terminal record. Throwing a retryable error requeues the
+   * Called once before a terminal `fail` (non-retryable error, malformed payload, a poison entry whose
+   * leases kept expiring) so the caller can write a terminal record. Throwing a retryable error requeues the
    * entry instead; any other throw is logged and the entry is failed anyway. Resolving
    * "materialised" says the callback created the run after all (a last replay succeeded): the entry
    * is acked like a drained one instead of failed.
@@ -35,7 +35,10 @@ export type MollifierDrainerOptions = {
   concurrency?: number;
   /** Pops per env per tick. Default 50. */
   batchSize?: number;
-  /** Attempts before a retryable failure becomes terminal (MOLLIFIER_DRAIN_MAX_ATTEMPTS). Default 3. */
+  /**
+   * Drain leases an entry may lose (its drainer died holding it) before it is failed as poison
+   * (MOLLIFIER_DRAIN_MAX_ATTEMPTS). Retryable handler failures never exhaust it. Default 3.
+   */
   maxAttempts?: number;
   pollIntervalMs?: number;
   maxOrgsPerTick?: number;
@@ -230,9 +233,9 @@ export class MollifierDrainer {
       await this.ackAfterSuccess(entry);
       return "drained";
     }
-    if (entry.attempts >= this.o.maxAttempts) {
-      // attempts lost to expired leases (a drainer died holding it) count too
-      const error = entry.lastError ?? { code: "DrainLeaseExpired", message: "Drain attempts exhausted" };
+    if (entry.attempts >= this.o.maxAttempts && entry.lastError?.code === DRAIN_LEASE_EXPIRED) {
+      // a drainer died holding it, again and again: likely the entry kills the process (poison)
+      const error = entry.lastError;
       return this.terminal({ ...entry, snapshot: safeSnapshot(entry) }, { ...error, cause: "max-attempts-exhausted", attempts: entry.attempts });
     }
     let drainEntry: DrainEntry;
@@ -290,13 +293,14 @@ export class MollifierDrainer {
     }
   }
 
+  /**
+   * A retryable failure (the run store or its network is unavailable) is requeued with a capped
+   * backoff for as long as the outage lasts: an accepted trigger is never failed because our own
+   * infrastructure was down. Only a non-retryable failure is terminal.
+   */
   private async handlerFailed(entry: DrainEntry, error: unknown): Promise<DrainOutcome> {
-    const attempts = entry.attempts + 1;
-    const retryable = this.o.isRetryable(error);
-    if (retryable && attempts < this.o.maxAttempts) {
-      return this.requeue(entry, error);
-    }
-    return this.terminal(entry, { ...describe(error), cause: retryable ? "max-attempts-exhausted" : "non-retryable", attempts });
+    if (this.o.isRetryable(error)) return this.requeue(entry, error);
+    return this.terminal(entry, { ...describe(error), cause: "non-retryable", attempts: entry.attempts + 1 });
   }
 
   private async requeue(entry: BufferEntry, error: unknown): Promise<DrainOutcome> {

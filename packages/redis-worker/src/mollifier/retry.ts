@@ -50,7 +50,7 @@ const RETRYABLE_CODES = new Set([
 ]);
 
 const RETRYABLE_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|can't reach database|database (server )?(is )?(not reachable|unreachable)|postgres(ql)? (is )?unreachable|connection (terminated|lost|refused|reset)|server (has )?closed the connection|timed out|timeout exceeded|too many (clients|connections)/i;
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|can't reach database|database (server )?(is )?(not reachable|unreachable)|postgres(ql)? (is )?unreachable|connection (terminated|lost|refused|reset)|server (has )?closed the connection|timed out|timeout exceeded|too many (clients|connections)|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|not (yet|currently) accepting connections/i;
 
 function codeOf(error: object): string | undefined {
   const record = error as { code?: unknown; errorCode?: unknown };

@@ -136,7 +136,7 @@ export function createTerminalFailureHandler(deps: DrainerHandlerDeps) {
 }
 
 const UNAVAILABLE_MESSAGE =
-  /not currently accepting connections|terminating connection|connection (is )?(closed|ended)|Client has encountered a connection error|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|Can't reach database|Server has closed the connection|socket hang up|Timed out fetching a new connection/i;
+  /not (yet|currently) accepting connections|terminating connection|connection (is )?(closed|ended)|Client has encountered a connection error|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|Can't reach database|Server has closed the connection|socket hang up|Timed out fetching a new connection/i;
 
 /**
  * The drainer's retry classification for replays: the package's (network codes, Prisma pool and

@@ -231,6 +231,8 @@ export async function continueRun(environment: WorkerEnvironment, request: Reque
       return { status: "waiting" };
     case "cancelled":
       return { status: "cancelled", snapshotId: result.snapshotFriendlyId };
+    case "superseded":
+      return { status: "superseded" };
     case "resumed":
       return { status: "resumed", snapshotId: result.snapshotFriendlyId, completedWaitpoints: result.completedWaitpoints.map(presentWaitpoint) };
   }
