@@ -143,6 +143,8 @@ export const EnvObjectSchema = z.object({
   MOLLIFIER_REDIS_URL: optional(redisUrl()),
 
   RUN_ENGINE_WORKER_ENABLED: bool(true),
+  /** A run whose worker sent no heartbeat for this long is retried (or failed) as stalled. */
+  RUN_ENGINE_HEARTBEAT_TIMEOUT_MS: int(60_000, { min: 1_000 }),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });

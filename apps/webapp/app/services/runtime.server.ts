@@ -67,6 +67,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     redis: env.REDIS_URL,
     mintKind: runOps.mintKind,
     keyPrefix: `${env.REDIS_KEY_PREFIX}engine:`,
+    heartbeatTimeoutMs: env.RUN_ENGINE_HEARTBEAT_TIMEOUT_MS,
     logger: logger.child({ component: "run-engine" }),
   });
 
