@@ -24,6 +24,8 @@ export type EngineEvents = {
     { time: Date; waitpoint: { id: string; friendlyId: string; type: string; outputIsError: boolean; completedAt: Date | null }; blockedRunIds: string[]; environment: { id: string } },
   ];
   runMetadataUpdated: [{ time: Date; run: { id: string; metadata: string | null; metadataType: string } ; environment: { id: string } }];
+  /** Tags added through the API (a row change without a snapshot). */
+  runTagsUpdated: [{ time: Date; run: { id: string; tags: string[] }; environment: { id: string } }];
   /** Internal: every snapshot write (wakes long-polls). */
   executionSnapshotCreated: [{ time: Date; run: { id: string }; snapshot: { id: string; executionStatus: TaskRunExecutionStatus; description: string } }];
 };

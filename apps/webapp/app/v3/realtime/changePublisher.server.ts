@@ -42,6 +42,7 @@ export class RealtimeChangePublisher {
       bus.on("runCancelled", (e) => this.runChanged(e.environment.id, e.run.id)),
       bus.on("runExpired", (e) => this.runChanged(e.environment.id, e.run.id)),
       bus.on("runMetadataUpdated", (e) => this.runChanged(e.environment.id, e.run.id)),
+      bus.on("runTagsUpdated", (e) => this.runChanged(e.environment.id, e.run.id)),
       // Any other row change (reschedule, waits, retries) comes with a new execution snapshot.
       bus.on("executionSnapshotCreated", (e) => this.runChanged(undefined, e.run.id)),
     ];

@@ -15,9 +15,12 @@ export async function addTagsForApi(environment: ApiEnvironmentRef, runId: strin
 }
 
 async function addTagsToRow(run: ApiRun, tags: string[]): Promise<{ message: string }> {
-  const result = await apiQueries.appendRunTags(getRuntime().runStore, run.id, tags, MAX_TAGS_PER_RUN);
+  const { runStore, engine } = getRuntime();
+  const result = await apiQueries.appendRunTags(runStore, run.id, tags, MAX_TAGS_PER_RUN);
   if (result === null) return { message: `No tags added to run ${run.friendlyId}` };
   if (!result.ok) throw new UnprocessableError(ErrorMessage.tooManyTags(result.count));
   const added = result.tags.length - run.runTags.length;
+  // realtime subscribers see the new tags (the change carries no snapshot of its own)
+  if (added > 0) engine.eventBus.emit("runTagsUpdated", { time: new Date(), run: { id: run.id, tags: result.tags }, environment: { id: run.runtimeEnvironmentId } });
   return { message: `Successfully set ${Math.max(0, added)} new tags on run ${run.friendlyId}` };
 }
