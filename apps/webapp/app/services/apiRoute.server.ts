@@ -68,27 +68,39 @@ export function requireParam(params: Record<string, string | undefined>, name: s
   return value;
 }
 
+/** A refused body up to this size is read and thrown away so the client sees the 413 (see below). */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /**
- * The raw body as text, refusing more than `maxBytes` (413) without buffering it all: the declared
+ * The raw body as text, refusing more than `maxBytes` (413) without buffering it: the declared
  * Content-Length is checked first, then the stream is counted as it is read.
+ *
+ * A refused body is still read to its end (and thrown away, up to DISCARD_LIMIT_BYTES): closing the
+ * connection while the client is still uploading makes it report a dropped connection instead of our
+ * 413. Past that limit the connection is closed after all.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  // The rest of the body is never read: the connection must not be reused.
-  const tooLarge = () => withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   if (!request.body) return "";
   const reader = request.body.getReader();
+  const refuse = async (alreadyRead: number): Promise<never> => {
+    let total = alreadyRead;
+    while (total <= DISCARD_LIMIT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) throw new PayloadTooLargeError(ErrorMessage.bodyTooLarge);
+      total += value.byteLength;
+    }
+    await reader.cancel().catch(() => {});
+    throw withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
+  };
+  if (Number.isFinite(declared) && declared > maxBytes) return refuse(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
+    if (total > maxBytes) return refuse(total);
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
