@@ -143,6 +143,12 @@ export const EnvObjectSchema = z.object({
   MOLLIFIER_REDIS_URL: optional(redisUrl()),
 
   RUN_ENGINE_WORKER_ENABLED: bool(true),
+  /** The cron scheduler loop (one instance fires each tick, under a Redis lease). */
+  SCHEDULER_ENABLED: bool(true),
+  /** How often the scheduler looks for due ticks (ms). */
+  SCHEDULER_INTERVAL_MS: int(1_000, { min: 10, max: 60_000 }),
+  /** How long the scheduler's lease outlives its holder's last pass (ms); another instance takes over after it. */
+  SCHEDULER_LEASE_MS: int(30_000, { min: 1_000 }),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });
