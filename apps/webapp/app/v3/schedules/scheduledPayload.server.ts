@@ -21,5 +21,10 @@ export function buildScheduledPayload(
 
 /** The trigger's idempotency key: one run per schedule and tick, whoever fires it and however often. */
 export function scheduleTickIdempotencyKey(scheduleFriendlyId: string, tick: Date): string {
-  return `schedule:${scheduleFriendlyId}:${tick.toISOString()}`;
+  return `${scheduleRunsKeyPrefix(scheduleFriendlyId)}${tick.toISOString()}`;
+}
+
+/** What every run of one schedule has its idempotency key start with (the dashboard's runs filter). */
+export function scheduleRunsKeyPrefix(scheduleFriendlyId: string): string {
+  return `schedule:${scheduleFriendlyId}:`;
 }
