@@ -73,6 +73,10 @@ describe.each(MODES)("schedules through the published SDK ($mode)", ({ split }) 
     const done = await runs.poll(runId, { pollIntervalMs: 200 });
     expect(done.status).toBe("COMPLETED");
     expect(done.output).toMatchObject({ scheduleId: first.id, externalId: "tenant-1", timestampIsDate: true, upcoming: 10, timezone: "Europe/London" });
+    expect(done.schedule).toMatchObject({ id: first.id, externalId: "tenant-1", deduplicationKey: "tenant-1", generator: { type: "CRON", expression: "* * * * *" } });
+    const listed = [];
+    for await (const run of runs.list({ schedule: first.id })) listed.push(run.id);
+    expect(listed).toEqual([runId]);
 
     const updated = await schedules.update(first.id, { task: "sdk-scheduled", cron: "*/5 * * * *", externalId: "tenant-1b" });
     expect(updated).toMatchObject({ id: first.id, externalId: "tenant-1b", generator: { expression: "*/5 * * * *", description: "Every 5 minutes" } });

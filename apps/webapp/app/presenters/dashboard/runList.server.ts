@@ -41,7 +41,7 @@ export const RunListFiltersSchema = z.object({
   queue: optionalText(256),
   period: z.enum(RUN_PERIODS).catch(DEFAULT_RUN_PERIOD),
   batch: z.preprocess((v) => (typeof v === "string" && /^batch_[A-Za-z0-9]+$/.test(v) ? v : undefined), z.string().optional()),
-  /** Runs fired by one schedule (their idempotency key is `schedule:<id>:<tick>`); buffered runs are matched by task only. */
+  /** Runs fired by one schedule (their idempotency key is `schedule:<id>:<tick>`). */
   schedule: z.preprocess((v) => (typeof v === "string" && /^sched_[A-Za-z0-9]+$/.test(v) ? v : undefined), z.string().optional()),
 });
 export type RunListFilters = z.infer<typeof RunListFiltersSchema>;
@@ -66,6 +66,7 @@ export function runFiltersForApi(filters: RunListFilters): Omit<ListRunsFilters,
     tags: filters.tag ? [filters.tag] : undefined,
     queues: filters.queue ? [filters.queue] : undefined,
     batchId: filters.batch,
+    scheduleId: filters.schedule,
     period: filters.period === "all" ? undefined : filters.period,
   };
 }

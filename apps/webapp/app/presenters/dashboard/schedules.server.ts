@@ -67,7 +67,7 @@ export async function presentSchedules(
       active: s.active,
       upcoming: s.active ? nextTicks({ cron: s.cron, timezone: s.timezone }, now, 5).map((d) => timestamp(d, now)) : [],
       lastRun: s.lastRunFriendlyId ? { id: s.lastRunFriendlyId, href: runPath(scope, s.lastRunFriendlyId), tick: timestamp(s.lastTickAt, now) } : null,
-      runsHref: `${base}/runs?task=${encodeURIComponent(s.taskIdentifier)}&schedule=${encodeURIComponent(s.friendlyId)}&period=all`,
+      runsHref: `${base}/runs?schedule=${encodeURIComponent(s.friendlyId)}&period=all`,
     })),
     taskOptions: (worker?.tasks.map((t) => t.slug) ?? []).sort((a, b) => a.localeCompare(b)),
     page,

@@ -28,3 +28,9 @@ export function scheduleTickIdempotencyKey(scheduleFriendlyId: string, tick: Dat
 export function scheduleRunsKeyPrefix(scheduleFriendlyId: string): string {
   return `schedule:${scheduleFriendlyId}:`;
 }
+
+/** The schedule (friendly id) that fired a run, from the run's idempotency key; null for other runs. */
+export function scheduleIdOfRunKey(idempotencyKey: string | null | undefined): string | null {
+  const match = idempotencyKey ? /^schedule:(sched_[A-Za-z0-9]+):/.exec(idempotencyKey) : null;
+  return match ? match[1]! : null;
+}
