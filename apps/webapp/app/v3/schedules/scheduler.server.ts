@@ -27,6 +27,8 @@ export type SchedulerDeps = {
   clock?: Clock;
   /** Due schedules handled per pass; a full batch asks for another pass at once. */
   batchSize?: number;
+  /** Ticks of a pass triggered in parallel. */
+  concurrency?: number;
 };
 
 export type TickOutcome =
@@ -45,10 +47,12 @@ export type PassResult = { leaseHeld: boolean; outcomes: TickOutcome[]; more: bo
 export class Scheduler {
   private readonly clock: Clock;
   private readonly batchSize: number;
+  private readonly concurrency: number;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.batchSize = deps.batchSize ?? 100;
+    this.concurrency = Math.max(1, deps.concurrency ?? 10);
   }
 
   async runPass(): Promise<PassResult> {
@@ -60,18 +64,23 @@ export class Scheduler {
       take: this.batchSize,
     });
     const outcomes: TickOutcome[] = [];
-    for (const schedule of due) {
-      try {
-        const outcome = await this.fire(schedule, now);
-        if (outcome) outcomes.push(outcome);
-      } catch (error) {
-        // Left due: the next pass retries it (the idempotency key keeps that to one run).
-        this.deps.logger.warn("schedule tick failed; retrying on the next pass", {
-          scheduleId: schedule.friendlyId,
-          error: error instanceof Error ? error.message : String(error),
-        });
+    let cursor = 0;
+    const lane = async () => {
+      while (cursor < due.length) {
+        const schedule = due[cursor++]!;
+        try {
+          const outcome = await this.fire(schedule, now);
+          if (outcome) outcomes.push(outcome);
+        } catch (error) {
+          // Left due: the next pass retries it (the idempotency key keeps that to one run).
+          this.deps.logger.warn("schedule tick failed; retrying on the next pass", {
+            scheduleId: schedule.friendlyId,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, due.length) }, lane));
     return { leaseHeld: true, outcomes, more: due.length === this.batchSize };
   }
 
