@@ -145,6 +145,12 @@ export const EnvObjectSchema = z.object({
   RUN_ENGINE_WORKER_ENABLED: bool(true),
   /** A run whose worker sent no heartbeat for this long is retried (or failed) as stalled. */
   RUN_ENGINE_HEARTBEAT_TIMEOUT_MS: int(60_000, { min: 1_000 }),
+  /** The cron scheduler loop (one instance fires each tick, under a Redis lease). */
+  SCHEDULER_ENABLED: bool(true),
+  /** How often the scheduler looks for due ticks (ms). */
+  SCHEDULER_INTERVAL_MS: int(1_000, { min: 10, max: 60_000 }),
+  /** How long the scheduler's lease outlives its holder's last pass (ms); another instance takes over after it. */
+  SCHEDULER_LEASE_MS: int(30_000, { min: 1_000 }),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });

@@ -5,6 +5,7 @@ export {
   Prisma as ControlPlanePrisma,
   RuntimeEnvironmentType,
   TaskQueueType,
+  TaskScheduleType,
 } from "./generated/prisma/client.js";
 export type {
   User,
@@ -15,5 +16,6 @@ export type {
   BackgroundWorker,
   BackgroundWorkerTask,
   TaskQueue,
+  TaskSchedule,
   UserSession,
 } from "./generated/prisma/client.js";

@@ -1,4 +1,5 @@
 export { task, isTask, type Task, type TaskOptions, type RetryOptions, type QueueOptions, type RunParams, type TaskSource } from "./task.js";
+export { schedules, toScheduledTaskPayload, type ScheduledTaskPayload, type ScheduledTaskOptions, type ScheduleCron } from "./schedules.js";
 export { startWorker, defaultVersion, type StartWorkerOptions, type RunningWorker } from "./worker.js";
 export { wait, metadata, logger } from "./runtime.js";
 export { configure, type ClientConfig } from "./config.js";

@@ -9,6 +9,7 @@ import {
   WorkerTaskId,
   WORKER_PROTOCOL_LIMITS,
   type WorkerTaskDefinition,
+  type WorkerTaskSchedule,
 } from "./protocol.js";
 import type { BatchItem, BatchTriggerResult, TriggerOptions, TriggerResult } from "./publicApi.js";
 
@@ -43,6 +44,8 @@ export type Task<TPayload = any, TOutput = any> = {
   readonly queue: { name: string; concurrencyLimit?: number };
   readonly maxDuration?: number;
   readonly machine?: WorkerMachinePreset;
+  /** A declarative schedule (`schedules.task({ cron })`), registered with the worker version. */
+  readonly schedule?: WorkerTaskSchedule;
   readonly run: (payload: TPayload, params: RunParams) => TOutput | Promise<TOutput>;
   /** Triggers a run of this task (a child of the current run when called inside one). */
   trigger(payload: TPayload, options?: TriggerOptions): Promise<TriggerResult>;
@@ -130,5 +133,6 @@ export function toTaskDefinition(source: TaskSource): WorkerTaskDefinition {
   if (t.retry) def.retry = t.retry;
   if (t.maxDuration !== undefined) def.maxDuration = t.maxDuration;
   if (t.machine) def.machine = t.machine;
+  if (t.schedule) def.schedule = t.schedule;
   return def;
 }

@@ -1,5 +1,6 @@
 import type { Runtime } from "~/services/runtime.server";
 import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.server";
+import { registerSchedulerBackgroundWorker } from "~/v3/schedules/schedulerWorker.server";
 import { longPolls } from "~/v3/workerProtocol/longPolls.server";
 
 /**
@@ -20,6 +21,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     { enabled: runtime.env.RUN_ENGINE_WORKER_ENABLED }
   );
   registerRealtimeBackgroundWorker(runtime);
+  registerSchedulerBackgroundWorker(runtime);
   const { mollifier } = runtime;
   runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
   runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });

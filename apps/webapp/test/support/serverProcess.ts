@@ -43,6 +43,8 @@ export type TestServerOptions = {
   split?: boolean;
   /** Extra node flags for the server process (e.g. `--cpu-prof` when profiling a benchmark). */
   nodeArgs?: string[];
+  /** Another instance of this server (scale-out): same databases, Redis prefix and keys; stopping it leaves them to the first. */
+  sameDataAs?: TestServer;
 };
 
 export type TestServer = {
@@ -77,13 +79,21 @@ function randomKey(kind: "dev" | "prod"): string {
  * on fresh databases and its own Redis key prefix, with known secret keys. Call `stop()` when done.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const controlPlane: TestDatabase = await createTestDatabase("control-plane");
-  const split = options.split ?? testSplitModeFromEnv() ?? false;
-  const runOps: TestDatabase | undefined = split ? await createTestDatabase("run-ops") : undefined;
-  const redis = createTestRedis();
+  const shared = options.sameDataAs;
+  const borrowed = (url: string): TestDatabase => ({ url, name: new URL(url).pathname.slice(1), drop: async () => {} });
+  const controlPlane: TestDatabase = shared ? borrowed(shared.databaseUrl) : await createTestDatabase("control-plane");
+  const split = shared ? Boolean(shared.runOpsDatabaseUrl) : (options.split ?? testSplitModeFromEnv() ?? false);
+  const runOps: TestDatabase | undefined = shared
+    ? shared.runOpsDatabaseUrl
+      ? borrowed(shared.runOpsDatabaseUrl)
+      : undefined
+    : split
+      ? await createTestDatabase("run-ops")
+      : undefined;
+  const redis: TestRedis = shared ? { ...shared.redis, cleanup: async () => {} } : createTestRedis();
   const port = await freePort();
-  const devSecretKey = randomKey("dev");
-  const prodSecretKey = randomKey("prod");
+  const devSecretKey = shared?.devSecretKey ?? randomKey("dev");
+  const prodSecretKey = shared?.prodSecretKey ?? randomKey("prod");
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? "",
     NODE_ENV: "production",

@@ -96,6 +96,15 @@ const optionalInt = z
 // ---------------------------------------------------------------------------------------------
 // POST /api/v1/worker/register
 
+export const WorkerTaskSchedule = z
+  .object({
+    cron: z.string().min(1).max(100),
+    /** IANA name; UTC when absent. */
+    timezone: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type WorkerTaskSchedule = z.infer<typeof WorkerTaskSchedule>;
+
 export const WorkerTaskDefinition = z
   .object({
     id: WorkerTaskId,
@@ -106,6 +115,8 @@ export const WorkerTaskDefinition = z
     /** Seconds of compute time per attempt. */
     maxDuration: z.number().int().min(WORKER_PROTOCOL_LIMITS.minMaxDurationSeconds).max(2_147_483_647).optional(),
     machine: WorkerMachinePreset.optional(),
+    /** A declarative schedule (`schedules.task({ cron })`); the server checks the cron and timezone. */
+    schedule: WorkerTaskSchedule.optional(),
   })
   .strict();
 export type WorkerTaskDefinition = z.infer<typeof WorkerTaskDefinition>;

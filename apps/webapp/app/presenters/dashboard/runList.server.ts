@@ -15,6 +15,7 @@ import type { Runtime } from "~/services/runtime.server";
 import { durationBetween, timestamp, type Timestamp } from "./format";
 import { loadPage, type PageLinks } from "./pagination.server";
 import { runPath } from "./paths";
+import { scheduleRunsKeyPrefix } from "~/v3/schedules/scheduledPayload.server";
 import { listRunsForDashboard } from "./runSource.server";
 
 export const RUN_PERIODS = ["1h", "6h", "24h", "7d", "30d", "all"] as const;
@@ -40,6 +41,8 @@ export const RunListFiltersSchema = z.object({
   queue: optionalText(256),
   period: z.enum(RUN_PERIODS).catch(DEFAULT_RUN_PERIOD),
   batch: z.preprocess((v) => (typeof v === "string" && /^batch_[A-Za-z0-9]+$/.test(v) ? v : undefined), z.string().optional()),
+  /** Runs fired by one schedule (their idempotency key is `schedule:<id>:<tick>`). */
+  schedule: z.preprocess((v) => (typeof v === "string" && /^sched_[A-Za-z0-9]+$/.test(v) ? v : undefined), z.string().optional()),
 });
 export type RunListFilters = z.infer<typeof RunListFiltersSchema>;
 
@@ -51,6 +54,7 @@ export function parseRunListFilters(params: URLSearchParams): RunListFilters {
     queue: params.get("queue") ?? undefined,
     period: params.get("period") ?? DEFAULT_RUN_PERIOD,
     batch: params.get("batch") ?? undefined,
+    schedule: params.get("schedule") ?? undefined,
   });
 }
 
@@ -62,6 +66,7 @@ export function runFiltersForApi(filters: RunListFilters): Omit<ListRunsFilters,
     tags: filters.tag ? [filters.tag] : undefined,
     queues: filters.queue ? [filters.queue] : undefined,
     batchId: filters.batch,
+    scheduleId: filters.schedule,
     period: filters.period === "all" ? undefined : filters.period,
   };
 }
@@ -73,6 +78,7 @@ export function runFiltersWhere(filters: RunListFilters, now: Date): RunTablesPr
   if (filters.tag) where.push({ runTags: { has: filters.tag } });
   if (filters.queue) where.push({ queue: filters.queue });
   if (filters.batch) where.push({ batchId: fromFriendlyId(filters.batch, "batch") });
+  if (filters.schedule) where.push({ idempotencyKey: { startsWith: scheduleRunsKeyPrefix(filters.schedule) } });
   const periodMs = PERIOD_MS[filters.period];
   if (periodMs !== null) where.push({ createdAt: { gte: new Date(now.getTime() - periodMs) } });
   return { AND: where };

@@ -17,6 +17,8 @@ import {
 import type { z } from "zod";
 import type { ApiRun } from "~/v3/runs/findRunForApi.server";
 import { getRuntime } from "~/services/runtime.server";
+import { describeCron } from "~/v3/schedules/cron.server";
+import { scheduleIdOfRunKey } from "~/v3/schedules/scheduledPayload.server";
 
 /** How many children a retrieved run lists under `relatedRuns.children`. */
 const MAX_CHILDREN = 100;
@@ -91,14 +93,14 @@ export function batchFriendlyIdOf(run: TaskRun): string | null {
 
 /** GET /api/v3/runs/{id} (and the reschedule response): the full run object with related runs. */
 export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof RetrieveRunResponse> & { isBuffered?: true }> {
-  const { runStore } = getRuntime();
+  const { runStore, prisma } = getRuntime();
   const relatedIds = [run.parentTaskRunId, run.rootTaskRunId].filter((id): id is string => Boolean(id));
-  const [related, children] = run.isBuffered
-    ? [[], []]
-    : await Promise.all([
-        apiQueries.findRunsByIds(runStore, run.runtimeEnvironmentId, relatedIds),
-        apiQueries.listChildRuns(runStore, run.runtimeEnvironmentId, run.id, MAX_CHILDREN),
-      ]);
+  const scheduleId = scheduleIdOfRunKey(run.idempotencyKey);
+  const [related, children, schedule] = await Promise.all([
+    run.isBuffered ? [] : apiQueries.findRunsByIds(runStore, run.runtimeEnvironmentId, relatedIds),
+    run.isBuffered ? [] : apiQueries.listChildRuns(runStore, run.runtimeEnvironmentId, run.id, MAX_CHILDREN),
+    scheduleId ? prisma.taskSchedule.findFirst({ where: { friendlyId: scheduleId, runtimeEnvironmentId: run.runtimeEnvironmentId } }) : null,
+  ]);
   const byId = new Map(related.map((r) => [r.id, r]));
   const parent = run.parentTaskRunId ? byId.get(run.parentTaskRunId) : undefined;
   const root = run.rootTaskRunId ? byId.get(run.rootTaskRunId) : undefined;
@@ -109,6 +111,14 @@ export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof 
     payload: stored ? undefined : packetJsonView(run.payload, run.payloadType),
     output: run.status === "COMPLETED_SUCCESSFULLY" && run.outputType !== "application/store" ? packetJsonView(run.output, run.outputType) : undefined,
     error: runErrorForApi(run.error),
+    schedule: schedule
+      ? {
+          id: schedule.friendlyId,
+          externalId: schedule.externalId,
+          deduplicationKey: schedule.deduplicationKey,
+          generator: { type: "CRON", expression: schedule.cron, description: describeCron(schedule.cron) },
+        }
+      : null,
     relatedRuns: {
       root: root ? relatedFields(root) : null,
       parent: parent ? relatedFields(parent) : null,

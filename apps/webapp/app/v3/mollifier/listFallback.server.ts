@@ -2,6 +2,7 @@ import type { TaskRun } from "@internal/run-store";
 import { toFriendlyId } from "@runplane/core";
 import { toPublicRunStatus, type ListRunsFilters } from "@runplane/core/schemas";
 import { envListingCursor, type MollifierBuffer } from "@runplane/redis-worker/mollifier";
+import { scheduleRunsKeyPrefix } from "~/v3/schedules/scheduledPayload.server";
 import { errorMessage } from "./gate.server";
 import { readBufferedEntry, type RunWithBufferFlag } from "./readFallback.server";
 import type { MollifierLog } from "./types.server";
@@ -15,7 +16,7 @@ export function bufferedRunMatchesFilters(run: TaskRun, filters: Partial<ListRun
   if (filters.versions && !(run.taskVersion && filters.versions.includes(run.taskVersion))) return false;
   if (filters.tags && !filters.tags.some((t) => run.runTags.includes(t))) return false;
   if (filters.bulkActionId) return false; // a bulk action only ever targets rows
-  if (filters.scheduleId) return false; // scheduled triggers are not buffered by the trigger API
+  if (filters.scheduleId && !run.idempotencyKey?.startsWith(scheduleRunsKeyPrefix(filters.scheduleId))) return false;
   if (filters.isTest !== undefined && run.isTest !== filters.isTest) return false;
   if (filters.createdFrom && run.createdAt.getTime() < filters.createdFrom.getTime()) return false;
   if (filters.createdTo && run.createdAt.getTime() > filters.createdTo.getTime()) return false;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { presentRunListItem, type ListItemEnvironment } from "~/presenters/v3/apiRun.server";
 import { getRuntime } from "~/services/runtime.server";
 import { mergeBufferedIntoListPage } from "~/v3/mollifier/apiWiring.server";
+import { scheduleRunsKeyPrefix } from "~/v3/schedules/scheduledPayload.server";
 
 /** Cursor payload: the (createdAt, id) keyset position of a row. */
 const Cursor = z.object({ c: z.number().int(), i: z.string().min(1) });
@@ -22,9 +23,11 @@ function positionOf(cursor: string | undefined, name: string) {
 
 /** Filters → a Prisma where over TaskRun; `null` when a filter can match nothing here (no such column). */
 function whereFor(filters: ListRunsFilters, now: Date): RunTablesPrisma.TaskRunWhereInput | null {
-  // Runs never carry a bulk action or a schedule yet: such a filter matches nothing.
-  if (filters.bulkActionId || filters.scheduleId) return null;
+  // Runs never carry a bulk action yet: such a filter matches nothing.
+  if (filters.bulkActionId) return null;
   const and: RunTablesPrisma.TaskRunWhereInput[] = [];
+  // A schedule's runs carry its idempotency key prefix (schedule:<id>:<tick>).
+  if (filters.scheduleId) and.push({ idempotencyKey: { startsWith: scheduleRunsKeyPrefix(filters.scheduleId) } });
   if (filters.statuses) and.push({ status: { in: toInternalRunStatuses(filters.statuses) } });
   if (filters.taskIdentifiers) and.push({ taskIdentifier: { in: filters.taskIdentifiers } });
   if (filters.versions) and.push({ taskVersion: { in: filters.versions } });

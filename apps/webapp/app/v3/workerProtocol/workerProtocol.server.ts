@@ -25,6 +25,7 @@ import {
 import { fromFriendlyId } from "@runplane/core";
 import { z } from "zod";
 import { getRuntime } from "~/services/runtime.server";
+import { registerDeclarativeSchedules, validateDeclarativeSchedules } from "~/v3/schedules/declarativeSchedules.server";
 import { asStaleSnapshotResponse, readWorkerBody, readWorkerQuery } from "./http.server";
 import { longPollSignal } from "./longPolls.server";
 import { requireFriendlyId, requireRunInEnvironment, requireSnapshotOfRun, type RunRef, type WorkerEnvironment } from "./runAccess.server";
@@ -86,7 +87,11 @@ export async function registerWorker(environment: WorkerEnvironment, request: Re
       machine: task.machine ? { preset: task.machine } : undefined,
     })),
   };
-  return registerWorkerVersion({ prisma, resolver, engine }, environment, engineBody);
+  const schedules = body.tasks.flatMap((task) => (task.schedule ? [{ taskId: task.id, ...task.schedule }] : []));
+  validateDeclarativeSchedules(schedules);
+  const registered = await registerWorkerVersion({ prisma, resolver, engine }, environment, engineBody);
+  await registerDeclarativeSchedules({ prisma }, { environment, workerId: registered.worker.id, schedules });
+  return registered;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,3 +10,4 @@ export * from "./waitpoints.js";
 export * from "./auth.js";
 export * from "./packets.js";
 export * from "./nulCharacters.js";
+export * from "./schedules.js";
