@@ -87,7 +87,7 @@ describe("hostile input on every machine-facing route", () => {
     if (b) headers["content-type"] = b.contentType ?? "application/json";
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: method === "GET" || !b ? undefined : (b.bytes ?? b.text), signal: AbortSignal.timeout(30_000) });
+      response = await fetch(url, { method, headers, body: method === "GET" || !b ? undefined : b.bytes ? new Uint8Array(b.bytes) : b.text, signal: AbortSignal.timeout(30_000) });
     } catch (error) {
       return `${method} ${url.slice(0, 200)}: connection failed (${String(error)} ${String((error as { cause?: unknown }).cause)}) body=${(b?.text ?? b?.bytes?.toString("hex") ?? "").slice(0, 80)} ${b?.contentType ?? ""}`;
     }

@@ -15,28 +15,18 @@ describe("two webapp instances of one deployment", () => {
   beforeAll(async () => {
     const burstEnv = { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "60000", API_RATE_LIMIT_ENABLED: "false", MOLLIFIER_DRAIN_CONCURRENCY: "4" };
     a = await startTestServer({ env: burstEnv });
-    b = await startTestServer({
-      env: {
-        ...burstEnv,
-        DATABASE_URL: a.databaseUrl,
-        REDIS_KEY_PREFIX: a.redis.keyPrefix,
-        BOOTSTRAP_DEV_SECRET_KEY: a.devSecretKey,
-        BOOTSTRAP_PROD_SECRET_KEY: a.prodSecretKey,
-      },
-    });
+    b = await startTestServer({ sameDataAs: a, env: burstEnv });
   }, 180_000);
   afterAll(async () => {
     await b?.stop();
     await a?.stop();
   }, 60_000);
 
-  const viaB = (server: TestServer): TestServer => ({ ...server, baseUrl: b.baseUrl });
-
   test("one idempotency key sent to both instances at once makes one run", async () => {
     const send = (server: TestServer, i: number) =>
       fetch(`${server.baseUrl}/api/v1/tasks/hello/trigger`, {
         method: "POST",
-        headers: { authorization: `Bearer ${a.devSecretKey}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${server.devSecretKey}`, "content-type": "application/json" },
         body: JSON.stringify({ payload: { i }, options: { idempotencyKey: "two-instances-once" } }),
       }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id: string }).id }));
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i % 2 ? b : a, i)));
@@ -49,7 +39,7 @@ describe("two webapp instances of one deployment", () => {
 
   test("a burst split across both lands exactly once, and both drainers take a share", async () => {
     const loadA = startTriggerLoad(a, 10);
-    const loadB = startTriggerLoad(viaB(a), 10);
+    const loadB = startTriggerLoad(b, 10);
     await until(() => loadA.tally.accepted.length + loadB.tally.accepted.length >= 1_000, 90_000, "1,000 accepted triggers");
     const accepted = [...(await loadA.stop()).accepted, ...(await loadB.stop()).accepted];
     const counts = await waitForRows(runDatabases(a), accepted, 120_000);
