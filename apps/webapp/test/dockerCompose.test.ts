@@ -7,9 +7,9 @@ const composePath = new URL("../../../docker/docker-compose.yml", import.meta.ur
 
 type Service = { environment?: Record<string, string | number | boolean | null> | string[] };
 
-function webappEnvironment(): Record<string, string> {
-  const compose = parse(readFileSync(composePath, "utf8")) as { services: Record<string, Service> };
-  const environment = compose.services.webapp?.environment;
+function webappEnvironment(service = "webapp"): Record<string, string> {
+  const compose = parse(readFileSync(composePath, "utf8"), { merge: true }) as { services: Record<string, Service> };
+  const environment = compose.services[service]?.environment;
   expect(environment, "the compose file has a webapp service with an environment").toBeDefined();
   if (Array.isArray(environment)) {
     return Object.fromEntries(environment.map((line) => [line.split("=")[0], line.slice(line.indexOf("=") + 1)]));
@@ -28,11 +28,18 @@ function interpolate(value: string, vars: Record<string, string>): string {
 }
 
 describe("docker/docker-compose.yml", () => {
-  it("sets only variables the webapp's env schema knows", () => {
-    const keys = Object.keys(webappEnvironment());
+  it.each(["webapp", "webapp-api"])("%s sets only variables the webapp's env schema knows", (service) => {
+    const keys = Object.keys(webappEnvironment(service));
     expect(keys.length).toBeGreaterThan(0);
     const unknown = keys.filter((key) => !(ENV_KEYS as string[]).includes(key));
     expect(unknown).toEqual([]);
+  });
+
+  it("the scaled profile's API instance runs no background loop; the main instance runs them all", () => {
+    const api = webappEnvironment("webapp-api");
+    expect(api).toMatchObject({ RUN_ENGINE_WORKER_ENABLED: "false", MOLLIFIER_DRAINER_ENABLED: "false", MOLLIFIER_STALE_SWEEP_ENABLED: "false", SCHEDULER_ENABLED: "false" });
+    expect(webappEnvironment("webapp").RUN_ENGINE_WORKER_ENABLED).toBe("true");
+    expect(api.DATABASE_URL).toBe(webappEnvironment("webapp").DATABASE_URL);
   });
 
   it("yields an environment that parses, once the required secret is given", () => {
