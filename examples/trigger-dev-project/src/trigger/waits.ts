@@ -1,4 +1,4 @@
-import { task, wait } from "@trigger.dev/sdk";
+import { metadata, task, wait } from "@trigger.dev/sdk";
 
 /** wait.for longer than the SDK's in-process threshold, so the server holds the run. */
 export const sleeper = task({
@@ -14,6 +14,8 @@ export const sleeper = task({
 export const approval = task({
   id: "approval",
   run: async (payload: { tokenId: string }) => {
+    metadata.set("waitingFor", payload.tokenId);
+    await metadata.flush();
     const result = await wait.forToken<{ approved: boolean }>(payload.tokenId);
     return result.ok ? { approved: result.output.approved } : { timedOut: true };
   },
