@@ -4,6 +4,7 @@ import { CreateBackgroundWorkerResponse, DevConfigResponseBody, DevDequeueRespon
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createPersonalAccessToken, revokePersonalAccessToken } from "~/models/personalAccessTokens.server";
 import { MODES } from "../api/support/api";
+import { csrfFrom, get as getPage, loginAs, post as postForm } from "../dashboard/helpers";
 import { startTestServer, type TestServer } from "../support/testServer";
 import { projectRefOf, randomPat } from "./support";
 
@@ -90,6 +91,28 @@ describe.each(MODES)("trigger.dev CLI API ($mode)", ({ split }) => {
     const bad = await post(`/api/v1/projects/${projectRef}/background-workers`, server.devSecretKey, { localOnly: true, metadata: { tasks: "nope" } });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: expect.stringContaining("metadata") });
+  });
+
+  test("the settings page creates a token (shown once) that the CLI routes accept, and revokes it", async () => {
+    const { cookie } = await loginAs(server, "admin@localhost");
+    const page = await getPage(server, "/account/tokens", cookie);
+    expect(page.status).toBe(200);
+    const csrf = csrfFrom(await page.text());
+    const created = await postForm(server, "/account/tokens", cookie, { csrf, intent: "create", name: "laptop" });
+    const token = /tr_pat_[0-9A-Za-z]{40}/.exec(await created.text())?.[0];
+    expect(token).toBeDefined();
+    expect((await get("/api/v2/whoami", token!)).status).toBe(200);
+
+    const listed = await (await getPage(server, "/account/tokens", cookie)).text();
+    expect(listed).toContain("laptop");
+    expect(listed).not.toContain(token!);
+    const row = await prisma.personalAccessToken.findFirstOrThrow({ where: { name: "laptop" } });
+    await postForm(server, "/account/tokens", cookie, { csrf, intent: "revoke", id: row.id });
+    expect((await get("/api/v2/whoami", token!)).status).toBe(401);
+
+    // A post without the CSRF token changes nothing.
+    expect((await postForm(server, "/account/tokens", cookie, { intent: "create", name: "no-csrf" })).status).toBe(403);
+    expect(await prisma.personalAccessToken.count({ where: { name: "no-csrf" } })).toBe(0);
   });
 
   test("dev config and an empty dequeue parse with the CLI's schemas; a bad dequeue body is a 400", async () => {

@@ -29,6 +29,7 @@ export function projectRefOf(server: TestServer): string {
 export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? "",
+    NODE_ENV: "development",
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, ".config"),
     TRIGGER_TELEMETRY_DISABLED: "1",
