@@ -2,6 +2,8 @@ import { createControlPlaneClient, type ControlPlaneClient } from "@internal/dat
 import { generateCuid } from "@runplane/core";
 import { CreateBackgroundWorkerResponse, DevConfigResponseBody, DevDequeueResponseBody, GetProjectEnvResponse, WhoAmIResponseSchema } from "@trigger.dev/core/v3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createHash, randomBytes } from "node:crypto";
+import { CreateAuthorizationCodeResponseSchema, GetPersonalAccessTokenResponseSchema } from "@trigger.dev/core/v3";
 import { createPersonalAccessToken, revokePersonalAccessToken } from "~/models/personalAccessTokens.server";
 import { MODES } from "../api/support/api";
 import { csrfFrom, get as getPage, loginAs, post as postForm } from "../dashboard/helpers";
@@ -113,6 +115,31 @@ describe.each(MODES)("trigger.dev CLI API ($mode)", ({ split }) => {
     // A post without the CSRF token changes nothing.
     expect((await postForm(server, "/account/tokens", cookie, { intent: "create", name: "no-csrf" })).status).toBe(403);
     expect(await prisma.personalAccessToken.count({ where: { name: "no-csrf" } })).toBe(0);
+  });
+
+  test("login codes: unapproved waits, a wrong verifier or approval code is refused, a used code cannot be reused", async () => {
+    const verifier = randomBytes(32).toString("base64url");
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    const created = CreateAuthorizationCodeResponseSchema.parse(
+      await (await fetch(`${server.baseUrl}/api/v1/authorization-code`, { method: "POST", body: JSON.stringify({ codeChallenge: challenge, codeChallengeMethod: "S256" }) })).json()
+    );
+    expect(created.approval).toBe("paste");
+    const exchange = (body: Record<string, string>) =>
+      fetch(`${server.baseUrl}/api/v1/token`, { method: "POST", body: JSON.stringify({ authorizationCode: created.authorizationCode, ...body }) });
+    expect(GetPersonalAccessTokenResponseSchema.parse(await (await exchange({ codeVerifier: verifier })).json()).token).toBeNull();
+
+    const { cookie } = await loginAs(server, "admin@localhost");
+    const page = await getPage(server, new URL(created.url).pathname, cookie);
+    const approved = await postForm(server, new URL(created.url).pathname, cookie, { csrf: csrfFrom(await page.text()) });
+    const approvalCode = /trigger\.dev login --code ([A-Z0-9-]+)/.exec(await approved.text())?.[1];
+    expect(approvalCode).toBeDefined();
+
+    expect((await exchange({ codeVerifier: randomBytes(32).toString("base64url"), approvalCode: approvalCode! })).status).toBe(400);
+    expect((await exchange({ codeVerifier: verifier, approvalCode: "WRNG-CODE-HERE" })).status).toBe(400);
+    const ok = GetPersonalAccessTokenResponseSchema.parse(await (await exchange({ codeVerifier: verifier, approvalCode: approvalCode! })).json());
+    expect(ok.token?.token).toMatch(/^tr_pat_/);
+    expect((await get("/api/v2/whoami", ok.token!.token)).status).toBe(200);
+    expect((await exchange({ codeVerifier: verifier, approvalCode: approvalCode! })).status).toBe(400);
   });
 
   test("dev config and an empty dequeue parse with the CLI's schemas; a bad dequeue body is a 400", async () => {
