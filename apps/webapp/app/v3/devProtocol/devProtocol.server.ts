@@ -7,7 +7,7 @@ import { requireFriendlyId, requireRunInEnvironment, type WorkerEnvironment } fr
 import { staleOrUnknown } from "~/v3/workerProtocol/workerProtocol.server";
 import { DevCompleteAttemptRequest, DevDebugLogRequest, DevDequeueRequest, DevDisconnectRequest, DevHeartbeatRequest } from "./schemas.server";
 import { presentCompletedWaitpoints, presentExecutionResult, presentSnapshot, presentTaskRunExecution } from "./presenters.server";
-import { machinePreset } from "./machinePresets.server";
+import { machinePresetResources } from "@runplane/core/schemas";
 
 /**
  * The trigger.dev CLI's dev protocol (`/engine/v1/dev/*`, docs/trigger-dev-compatibility.md): thin
@@ -61,7 +61,7 @@ export async function devDequeue(environment: WorkerEnvironment, request: Reques
           friendlyId: run.runFriendlyId,
           isTest: false,
           isReplay: false,
-          machine: machinePreset(null),
+          machine: machinePresetResources(null),
           attemptNumber: run.attemptNumber,
           masterQueue: `dev:${environment.id}`,
           traceContext: {},

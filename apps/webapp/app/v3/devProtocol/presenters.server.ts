@@ -3,7 +3,7 @@ import type { TaskRunExecutionSnapshot } from "@internal/run-store";
 import { toFriendlyId } from "@runplane/core";
 import { getRuntime } from "~/services/runtime.server";
 import { parseMetadata } from "~/v3/workerProtocol/workerProtocol.server";
-import { machinePreset } from "./machinePresets.server";
+import { machinePresetResources } from "@runplane/core/schemas";
 
 /**
  * Engine results in the shapes the trigger.dev 4.8.3 CLI parses (`@trigger.dev/core` runEngine and
@@ -62,7 +62,7 @@ export function presentTaskRunExecution(execution: ExecutionContext) {
     environment: { id: execution.environment.id, slug: execution.environment.slug, type: execution.environment.type },
     organization: execution.organization,
     project: execution.project,
-    machine: machinePreset(execution.machine.name),
+    machine: machinePresetResources(execution.machine.name),
     ...(execution.batch ? { batch: execution.batch } : {}),
   };
 }

@@ -9,3 +9,4 @@ export * from "./metadata.js";
 export * from "./waitpoints.js";
 export * from "./auth.js";
 export * from "./packets.js";
+export * from "./machinePresets.js";
