@@ -2,7 +2,7 @@ import { configure, runs, tasks, wait } from "@trigger.dev/sdk";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MODES } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
-import { fixtureProjectDir, projectRefOf, randomPat, spawnCli, type CliProcess } from "./support";
+import { fixtureProjectDir, projectRefOf, randomPat, spawnCli, waitForFinished, waitForRun, type CliProcess } from "./support";
 
 /**
  * `trigger.dev dev` (the published CLI 4.8.3, unmodified) executes the fixture project's tasks, written
@@ -29,15 +29,7 @@ describe.each(MODES)("trigger.dev dev against Runplane ($mode)", ({ split }) => 
     await server?.stop();
   }, 60_000);
 
-  async function finished(runId: string, timeoutMs = 45_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await runs.retrieve(runId);
-      if (run.isCompleted) return run;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms\n${cli.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const finished = (runId: string, timeoutMs = 45_000) => waitForFinished(runId, timeoutMs, () => cli.output());
 
   test("a plain task runs and returns its output", async () => {
     const handle = await tasks.trigger("hello", { name: "Ada" });
@@ -69,11 +61,7 @@ describe.each(MODES)("trigger.dev dev against Runplane ($mode)", ({ split }) => 
     const token = await wait.createToken({ timeout: "5m" });
     const handle = await tasks.trigger("approval", { tokenId: token.id });
     // Complete it once the task reached its wait (either order resumes the run; this is the common one).
-    const deadline = Date.now() + 30_000;
-    while ((await runs.retrieve(handle.id)).metadata?.waitingFor !== token.id) {
-      if (Date.now() > deadline) throw new Error(`approval never waited\n${cli.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForRun(handle.id, (run) => run.metadata?.waitingFor === token.id, 30_000, () => cli.output());
     await wait.completeToken(token.id, { approved: true });
     const run = await finished(handle.id);
     expect(run.status).toBe("COMPLETED");
@@ -91,11 +79,7 @@ describe.each(MODES)("trigger.dev dev against Runplane ($mode)", ({ split }) => 
 
   test("a cancel while executing reaches the CLI, which ends the task process", async () => {
     const handle = await tasks.trigger("long-running", {});
-    const deadline = Date.now() + 30_000;
-    while ((await runs.retrieve(handle.id)).status !== "EXECUTING") {
-      if (Date.now() > deadline) throw new Error(`long-running never started\n${cli.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForRun(handle.id, (run) => run.status === "EXECUTING", 30_000, () => cli.output());
     await runs.cancel(handle.id);
     expect((await finished(handle.id, 30_000)).status).toBe("CANCELED");
     // The run is PENDING_CANCEL until the CLI, polling snapshots/latest, ends the task process and

@@ -1,3 +1,4 @@
+import { runs } from "@trigger.dev/sdk";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -71,4 +72,22 @@ export function spawnCli(args: string[], options: { cwd: string; env?: Record<st
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+type RetrievedRun = Awaited<ReturnType<typeof runs.retrieve>>;
+
+/** Polls `runs.retrieve` (the configured SDK) until `until` holds; the error names the run and `context()`. */
+export async function waitForRun(runId: string, until: (run: RetrievedRun) => boolean, timeoutMs: number, context: () => string): Promise<RetrievedRun> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await runs.retrieve(runId);
+    if (until(run)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms\n${context().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Until the run is final. */
+export function waitForFinished(runId: string, timeoutMs: number, context: () => string): Promise<RetrievedRun> {
+  return waitForRun(runId, (run) => run.isCompleted, timeoutMs, context);
 }
