@@ -142,6 +142,28 @@ describe.each(MODES)("trigger.dev CLI API ($mode)", ({ split }) => {
     expect((await exchange({ codeVerifier: verifier, approvalCode: approvalCode! })).status).toBe(400);
   });
 
+  test("in-task waits refuse a run that is not executing (422) or of another environment (404); disconnect cancels the CLI's runs", async () => {
+    const triggered = await post("/api/v1/tasks/cli-api-task/trigger", server.devSecretKey, { payload: {} });
+    const { id: runId } = (await triggered.json()) as { id: string };
+    const inFuture = { date: new Date(Date.now() + 60_000).toISOString() };
+
+    const notExecuting = await post(`/engine/v1/runs/${runId}/wait/duration`, server.devSecretKey, inFuture);
+    expect(notExecuting.status).toBe(422);
+    expect(await notExecuting.json()).toMatchObject({ error: expect.any(String) });
+    expect((await post(`/engine/v1/runs/${runId}/wait/duration`, server.prodSecretKey, inFuture)).status).toBe(404);
+    expect((await get(`/engine/v1/dev/runs/${runId}/snapshots/latest`, server.prodSecretKey)).status).toBe(404);
+    expect((await post(`/engine/v1/runs/${runId}/wait/duration`, server.devSecretKey, { date: "soon" })).status).toBe(400);
+
+    // Another environment's key cannot cancel it; the dev CLI's disconnect does.
+    expect(await (await post("/engine/v1/dev/disconnect", server.prodSecretKey, { runFriendlyIds: [runId] })).json()).toEqual({ cancelled: 0 });
+    expect(await (await post("/engine/v1/dev/disconnect", server.devSecretKey, { runFriendlyIds: [runId, "run_unknown", "nonsense"] })).json()).toEqual({ cancelled: 1 });
+    const latest = (await (await get(`/engine/v1/dev/runs/${runId}/snapshots/latest`, server.devSecretKey)).json()) as {
+      execution: { snapshot: { executionStatus: string }; run: { status: string } };
+    };
+    expect(latest.execution.snapshot.executionStatus).toBe("FINISHED");
+    expect(latest.execution.run.status).toBe("CANCELED");
+  });
+
   test("dev config and an empty dequeue parse with the CLI's schemas; a bad dequeue body is a 400", async () => {
     const config = DevConfigResponseBody.parse(await (await get("/engine/v1/dev/config", server.devSecretKey)).json());
     expect(config.engineUrl).toBe(server.baseUrl);
