@@ -29,6 +29,17 @@ if [ -z "${SESSION_SECRET:-}" ]; then
   export SESSION_SECRET
 fi
 
+# A personal access token for the trigger.dev CLI, kept across restarts; the banner prints it.
+if [ -z "${BOOTSTRAP_ADMIN_PAT:-}" ]; then
+  pat_file="$RUNPLANE_DATA/admin-pat"
+  if [ ! -s "$pat_file" ]; then
+    mkdir -p "$RUNPLANE_DATA"
+    (umask 077 && node -e 'const a="0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";let s="tr_pat_";for(let i=0;i<40;i++)s+=a[require("node:crypto").randomInt(a.length)];console.log(s)' >"$pat_file")
+  fi
+  BOOTSTRAP_ADMIN_PAT="$(cat "$pat_file")"
+  export BOOTSTRAP_ADMIN_PAT
+fi
+
 log "building the webapp"
 (cd "$RUNPLANE_ROOT" && pnpm --silent --filter @runplane/webapp build) >&2 || die "webapp build failed"
 

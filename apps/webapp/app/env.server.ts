@@ -119,6 +119,8 @@ export const EnvObjectSchema = z.object({
   ),
   BOOTSTRAP_DEV_SECRET_KEY: optional(z.string().regex(/^tr_dev_[0-9A-Za-z]{8,}$/, "expected tr_dev_ followed by at least 8 letters or digits")),
   BOOTSTRAP_PROD_SECRET_KEY: optional(z.string().regex(/^tr_prod_[0-9A-Za-z]{8,}$/, "expected tr_prod_ followed by at least 8 letters or digits")),
+  /** Pins a personal access token (for the trigger.dev CLI) of the first admin in ADMIN_EMAILS. */
+  BOOTSTRAP_ADMIN_PAT: optional(z.string().regex(/^tr_pat_[0-9A-Za-z]{40}$/, "expected tr_pat_ followed by 40 letters or digits")),
 
   API_RATE_LIMIT_ENABLED: bool(true),
   /** Tokens added to each environment's bucket every API_RATE_LIMIT_REFILL_INTERVAL_MS. */

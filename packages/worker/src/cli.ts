@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { configure } from "./config.js";
+import { configure, resolveClientConfig } from "./config.js";
 import { parseLogLevel, type LogLevel } from "./log.js";
 import { isTask, type TaskSource } from "./task.js";
+import { beginTriggerDevDiscovery, collectTriggerDevTasks, importTriggerDevFile, triggerDevFiles } from "./triggerDev/triggerDevTasks.js";
 import { collectTaskSources, startWorker, type RunningWorker, type StartWorkerOptions } from "./worker.js";
 
 export const USAGE = `Usage: runplane-worker [options] <task file…>
@@ -98,15 +98,20 @@ export function parseArgs(argv: string[]): CliArgs {
   return args;
 }
 
-/** Imports each file and collects every exported task object (named exports and the default export). */
+/**
+ * Imports each file and collects every exported task object (named exports and the default export):
+ * `@runplane/worker` tasks, and tasks defined with `@trigger.dev/sdk` (task, schemaTask), which run
+ * through the SDK's own executor (src/triggerDev/).
+ */
 export async function discoverTasks(files: string[], cwd = process.cwd()): Promise<TaskSource[]> {
   const sources: TaskSource[] = [];
+  beginTriggerDevDiscovery();
   for (const file of files) {
     const absolute = resolve(cwd, file);
     if (!existsSync(absolute)) throw new CliError(`Task file not found: ${file}`);
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+      mod = await importTriggerDevFile(absolute, cwd);
     } catch (error) {
       throw new CliError(`Could not load ${file}: ${(error as Error).message}`);
     }
@@ -115,11 +120,19 @@ export async function discoverTasks(files: string[], cwd = process.cwd()): Promi
       if (isTask(value)) sources.push({ task: value, filePath, exportName });
     }
   }
+  sources.push(...collectTriggerDevTasks(triggerDevFiles(files, cwd), triggerDevConnection));
   // Duplicate ids across files are an error; the same object re-exported is fine.
   return [...collectTaskSources(sources).values()];
 }
 
 export type CliEnv = NodeJS.ProcessEnv;
+
+/** Where a trigger.dev task's in-task SDK calls go: the worker's own server and key. */
+function triggerDevConnection() {
+  const config = resolveClientConfig();
+  if (!config) throw new Error("No Runplane client configured for the trigger.dev task runtime");
+  return config;
+}
 
 /** Builds the worker options from args and environment; throws CliError on anything missing. */
 export function workerOptionsFrom(args: CliArgs, env: CliEnv, tasks: TaskSource[]): StartWorkerOptions {

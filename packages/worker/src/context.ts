@@ -1,3 +1,4 @@
+import type { WorkerCompletedWaitpoint } from "./protocol.js";
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadataStore.js";
@@ -58,6 +59,11 @@ export interface RunRuntime {
   readonly api: PublicApi;
   waitUntil(date: Date): Promise<void>;
   waitForToken<TOutput>(tokenId: string, timeout?: Date): Promise<WaitTokenResult<TOutput>>;
+  /**
+   * For a wait something else already registered with the server (the trigger.dev task runtime's
+   * in-task calls): gives the slot back and resolves with the waitpoints once the run is resumed.
+   */
+  waitForServerBlock(what: string): Promise<WorkerCompletedWaitpoint[]>;
 }
 
 // One store per process, even if two copies of this module get loaded (e.g. through a symlink).

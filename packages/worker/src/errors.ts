@@ -117,7 +117,13 @@ export function internalError(code: string, message: string): WorkerTaskRunError
 }
 
 /** True for errors that must never be retried, whatever the task's retry policy. */
+/** Marks an error whose attempt must not be retried, whatever its name (a trigger.dev task decided so). */
+export const SKIP_RETRYING: unique symbol = Symbol.for("runplane.worker.skipRetrying") as never;
+
 export function shouldSkipRetrying(error: unknown): boolean {
-  return error instanceof AbortTaskRunError || (error instanceof Error && error.name === "AbortTaskRunError");
+  return (
+    error instanceof AbortTaskRunError ||
+    (error instanceof Error && (error.name === "AbortTaskRunError" || (error as { [SKIP_RETRYING]?: boolean })[SKIP_RETRYING] === true))
+  );
 }
 

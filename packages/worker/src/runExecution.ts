@@ -251,6 +251,7 @@ export class RunExecution {
       api: this.deps.publicApi,
       waitUntil: async (date) => (current(), this.waitUntil(date)),
       waitForToken: async (tokenId, timeout) => (current(), this.waitForToken(tokenId, timeout)),
+      waitForServerBlock: async (what) => (current(), this.blockAndWait(what, async () => undefined)),
     };
 
     this.log.info("attempt started");

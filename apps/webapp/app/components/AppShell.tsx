@@ -18,6 +18,7 @@ function UserMenu({ user }: { user: ShellUser }) {
   return (
     <div className="header-user">
       {user.admin ? <Link to="/admin">Admin</Link> : null}
+      <Link to="/account/tokens">Access tokens</Link>
       <span title="Logged in as">{user.email}</span>
       <Form method="post" action="/logout" className="inline">
         <CsrfInput />
@@ -120,6 +121,21 @@ export function AdminShell({ user, children }: { user: ShellUser; children: Reac
           Debug run
         </NavLink>
       </nav>
+      <main className="page">{children}</main>
+    </>
+  );
+}
+
+/** The frame for the user's own pages (/account/…). */
+export function AccountShell({ user, children }: { user: ShellUser; children: ReactNode }) {
+  return (
+    <>
+      <header className="app-header">
+        <Brand />
+        <span className="env-pill">Account</span>
+        <div className="header-spacer" />
+        <UserMenu user={user} />
+      </header>
       <main className="page">{children}</main>
     </>
   );

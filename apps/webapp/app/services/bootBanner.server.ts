@@ -21,6 +21,7 @@ export function formatBootBanner(input: { appOrigin: string; bootstrap: Bootstra
     "                   public key " + dev.pkApiKey,
     "  Production       secret key " + prod.apiKey,
     "                   public key " + prod.pkApiKey,
+    ...(bootstrap.adminPat ? [`  CLI token (PAT)  ${bootstrap.adminPat.token} (${bootstrap.adminPat.email})`] : []),
     "",
   ].join("\n");
 }

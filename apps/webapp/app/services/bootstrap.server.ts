@@ -8,14 +8,16 @@ import {
   generateShortcode,
   type EnvironmentKeyKind,
 } from "~/models/apiKeys.server";
+import { pinPersonalAccessToken } from "~/models/personalAccessTokens.server";
 
 /**
  * First-boot setup, safe to run on every boot and from several processes at once (one advisory
  * lock, everything upserted): admin users from ADMIN_EMAILS, organisation `default` with those
  * admins as members, project `default`, and its DEVELOPMENT and PRODUCTION environments with keys.
  * BOOTSTRAP_DEV_SECRET_KEY / BOOTSTRAP_PROD_SECRET_KEY pin the secret keys, also on existing envs.
+ * BOOTSTRAP_ADMIN_PAT pins a personal access token of the first admin (for the trigger.dev CLI).
  */
-export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY">;
+export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY" | "BOOTSTRAP_ADMIN_PAT">;
 
 export type BootstrappedEnvironment = {
   id: string;
@@ -30,6 +32,8 @@ export type BootstrapResult = {
   organization: { id: string; slug: string; title: string };
   project: { id: string; slug: string; name: string; externalRef: string };
   environments: { development: BootstrappedEnvironment; production: BootstrappedEnvironment };
+  /** BOOTSTRAP_ADMIN_PAT and the admin it belongs to, when set. */
+  adminPat?: { email: string; token: string };
 };
 
 export const DEFAULT_ORG_SLUG = "default";
@@ -83,7 +87,13 @@ export async function bootstrapInstance(prisma: ControlPlaneClient, env: Bootstr
           fixedSecretKey: fixedKeys[spec.kind],
         });
       }
-      return { adminEmails: admins.map((a) => a.email), organization, project, environments };
+      const firstAdmin = admins[0];
+      let adminPat: BootstrapResult["adminPat"];
+      if (env.BOOTSTRAP_ADMIN_PAT && firstAdmin) {
+        await pinPersonalAccessToken(tx, { userId: firstAdmin.id, name: "BOOTSTRAP_ADMIN_PAT", token: env.BOOTSTRAP_ADMIN_PAT });
+        adminPat = { email: firstAdmin.email, token: env.BOOTSTRAP_ADMIN_PAT };
+      }
+      return { adminEmails: admins.map((a) => a.email), organization, project, environments, ...(adminPat ? { adminPat } : {}) };
     },
     { timeout: 30_000, maxWait: 30_000 }
   );

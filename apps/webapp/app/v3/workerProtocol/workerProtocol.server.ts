@@ -48,7 +48,7 @@ const EmptyBody = z.object({}).strict();
  * The engine also accepts older snapshots of the same execution; the protocol does not, so that a
  * heartbeat from a worker whose run was cancelled meanwhile gets the 409 that tells it so.
  */
-async function staleOrUnknown<T>(ref: RunRef, fn: () => Promise<T>): Promise<T> {
+export async function staleOrUnknown<T>(ref: RunRef, fn: () => Promise<T>): Promise<T> {
   try {
     if (ref.latest.id !== fromFriendlyId(ref.snapshotId, "snapshot")) {
       throw new StaleSnapshotError(ref.latest.runId, ref.snapshotId, ref.latest.id, ref.latest.executionStatus);
@@ -164,7 +164,7 @@ function presentExecution(execution: ExecutionContext): WorkerTaskRunExecutionIn
 }
 
 /** Stored metadata is a JSON (or SuperJSON) string; the worker gets the object. */
-function parseMetadata(raw: string | null, type: string): Record<string, unknown> | null {
+export function parseMetadata(raw: string | null, type: string): Record<string, unknown> | null {
   if (!raw) return null;
   try {
     const parsed: unknown = JSON.parse(raw);

@@ -11,3 +11,4 @@ export * from "./auth.js";
 export * from "./packets.js";
 export * from "./nulCharacters.js";
 export * from "./schedules.js";
+export * from "./machinePresets.js";
