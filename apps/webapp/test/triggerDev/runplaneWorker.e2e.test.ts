@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from "../support/testServer";
 import { fixtureProjectDir, waitForFinished, waitForRun } from "./support";
 
 const workerBin = path.resolve(fixtureProjectDir, "../../packages/worker/bin/runplane-worker.mjs");
-const TASK_FILES = ["hello", "flaky", "parent", "waits", "observed", "hooks"].map((name) => `src/trigger/${name}.ts`);
+const TASK_FILES = ["hello", "flaky", "parent", "waits", "observed", "hooks", "nightly"].map((name) => `src/trigger/${name}.ts`);
 
 /**
  * The fixture project's files, written only with @trigger.dev/sdk, executed in production style by
@@ -51,7 +51,15 @@ describe.each([{ split: false }, { split: true }])("runplane-worker runs @trigge
   const finished = (runId: string, timeoutMs = 45_000) => waitForFinished(runId, timeoutMs, () => output);
 
   test("registers the SDK's tasks with their queue and retry options", () => {
-    expect(output).toMatch(/"tasks":\["hello","flaky","parent","sleeper","approval","observed","long-running","hooked","hooked-failure"\]/);
+    expect(output).toMatch(/"tasks":\["hello","flaky","parent","sleeper","approval","observed","long-running","hooked","hooked-failure","nightly-digest"\]/);
+  });
+
+  test("schedules.task({ cron }) registers a declarative schedule", async () => {
+    const { schedules } = await import("@trigger.dev/sdk");
+    const page = await schedules.list();
+    expect(page.data).toEqual(
+      expect.arrayContaining([expect.objectContaining({ task: "nightly-digest", type: "DECLARATIVE", timezone: "Europe/London", generator: expect.objectContaining({ expression: "0 3 * * *" }) })])
+    );
   });
 
   test("a plain task, and a task that fails twice then succeeds", async () => {

@@ -26,6 +26,8 @@ type Manifest = {
   retry?: RetryOptions & Record<string, unknown>;
   maxDuration?: number;
   machine?: { preset?: string };
+  /** `schedules.task({ cron })` of the SDK: a declarative schedule. */
+  schedule?: { cron: string; timezone?: string };
 };
 
 export type TriggerDevConnection = { apiUrl: string; secretKey: string };
@@ -62,6 +64,13 @@ export function triggerDevFiles(paths: string[], cwd: string): TriggerDevFile[] 
 }
 
 function wrapTask(manifest: Manifest, files: TriggerDevFile[], connection: () => TriggerDevConnection) {
+  const wrapped = wrapRun(manifest, files, connection);
+  if (!manifest.schedule) return wrapped;
+  const { cron, timezone } = manifest.schedule;
+  return Object.freeze({ ...wrapped, schedule: { cron, ...(timezone ? { timezone } : {}) } });
+}
+
+function wrapRun(manifest: Manifest, files: TriggerDevFile[], connection: () => TriggerDevConnection) {
   const machine = WorkerMachinePreset.safeParse(manifest.machine?.preset);
   return task({
     id: manifest.id,

@@ -1,9 +1,10 @@
-import { registerWorker, type RegisterWorkerBody } from "@internal/run-engine";
+import type { RegisterWorkerBody } from "@internal/run-engine";
 import { NotFoundError } from "@runplane/core";
 import { z } from "zod";
 import { getRuntime } from "~/services/runtime.server";
 import { readWorkerBody } from "~/v3/workerProtocol/http.server";
 import type { WorkerEnvironment } from "~/v3/workerProtocol/runAccess.server";
+import { registerWorkerWithSchedules } from "~/v3/workerProtocol/workerProtocol.server";
 
 /**
  * `POST /api/v1/projects/:ref/background-workers`: the trigger.dev CLI registers the tasks it built.
@@ -32,6 +33,8 @@ const TaskResource = z
       .optional(),
     machine: z.object({ preset: z.string().optional() }).passthrough().optional(),
     maxDuration: z.number().optional(),
+    /** `schedules.task({ cron })`: a declarative schedule. */
+    schedule: z.object({ cron: z.string(), timezone: z.string().optional() }).passthrough().optional(),
   })
   .passthrough();
 
@@ -54,7 +57,7 @@ type Request_ = z.infer<typeof CreateBackgroundWorkerRequest>;
 export async function createBackgroundWorker(environment: WorkerEnvironment, projectRef: string | undefined, request: Request) {
   if (projectRef !== environment.project.externalRef) throw new NotFoundError("Project not found");
   const body = await readWorkerBody(request, CreateBackgroundWorkerRequest);
-  const { prisma, resolver, engine } = getRuntime();
+  const { prisma } = getRuntime();
 
   const latest = await prisma.backgroundWorker.findFirst({
     where: { runtimeEnvironmentId: environment.id },
@@ -66,7 +69,8 @@ export async function createBackgroundWorker(environment: WorkerEnvironment, pro
   }
 
   const version = nextVersion(latest?.version);
-  const registered = await registerWorker({ prisma, resolver, engine }, environment, toRegisterBody(body, version));
+  const schedules = body.metadata.tasks.flatMap((task) => (task.schedule ? [{ taskId: task.id, cron: task.schedule.cron, timezone: task.schedule.timezone }] : []));
+  const registered = await registerWorkerWithSchedules(environment, toRegisterBody(body, version), schedules);
   return { id: registered.worker.friendlyId, version: registered.worker.version, contentHash: body.metadata.contentHash };
 }
 

@@ -25,7 +25,7 @@ import {
 import { fromFriendlyId } from "@runplane/core";
 import { z } from "zod";
 import { getRuntime } from "~/services/runtime.server";
-import { registerDeclarativeSchedules, validateDeclarativeSchedules } from "~/v3/schedules/declarativeSchedules.server";
+import { registerDeclarativeSchedules, validateDeclarativeSchedules, type DeclarativeScheduleInput } from "~/v3/schedules/declarativeSchedules.server";
 import { asStaleSnapshotResponse, readWorkerBody, readWorkerQuery } from "./http.server";
 import { longPollSignal } from "./longPolls.server";
 import { requireFriendlyId, requireRunInEnvironment, requireSnapshotOfRun, type RunRef, type WorkerEnvironment } from "./runAccess.server";
@@ -66,7 +66,6 @@ export async function staleOrUnknown<T>(ref: RunRef, fn: () => Promise<T>): Prom
 
 export async function registerWorker(environment: WorkerEnvironment, request: Request): Promise<WorkerRegisterResponse> {
   const body = await readWorkerBody(request, WorkerRegisterRequest);
-  const { prisma, resolver, engine } = getRuntime();
   // Tasks may share a queue; a queue none of its tasks limits has no limit of its own (null clears an old one).
   const queueLimits = new Map<string, number | null>();
   for (const task of body.tasks) {
@@ -88,6 +87,20 @@ export async function registerWorker(environment: WorkerEnvironment, request: Re
     })),
   };
   const schedules = body.tasks.flatMap((task) => (task.schedule ? [{ taskId: task.id, ...task.schedule }] : []));
+  return registerWorkerWithSchedules(environment, engineBody, schedules);
+}
+
+/**
+ * Registers a worker version and syncs the environment's declarative schedules to it (both doors:
+ * this protocol and the trigger.dev CLI's background-workers route). Schedules are validated first,
+ * so a bad cron registers nothing.
+ */
+export async function registerWorkerWithSchedules(
+  environment: WorkerEnvironment,
+  engineBody: RegisterWorkerBody,
+  schedules: DeclarativeScheduleInput[]
+): Promise<Awaited<ReturnType<typeof registerWorkerVersion>>> {
+  const { prisma, resolver, engine } = getRuntime();
   validateDeclarativeSchedules(schedules);
   const registered = await registerWorkerVersion({ prisma, resolver, engine }, environment, engineBody);
   await registerDeclarativeSchedules({ prisma }, { environment, workerId: registered.worker.id, schedules });
