@@ -66,11 +66,16 @@ export function requireParam(params: Record<string, string | undefined>, name: s
  * Content-Length is checked first, then the stream is counted as it is read.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  return (await readBodyBytes(request, maxBytes)).toString("utf8");
+}
+
+/** The raw body as bytes, with the same 413 rule as readBodyText; `tooLargeMessage` names the limit. */
+export async function readBodyBytes(request: Request, maxBytes: number, tooLargeMessage: string = ErrorMessage.bodyTooLarge): Promise<Buffer> {
   // The rest of the body is never read: the connection must not be reused.
-  const tooLarge = () => withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
+  const tooLarge = () => withResponseFields(new PayloadTooLargeError(tooLargeMessage), { headers: { connection: "close" } });
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  if (!request.body) return "";
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -84,7 +89,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -13,6 +13,8 @@ import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.ser
 import { setupMetrics } from "~/services/metrics.server";
 import { mollifierConfigFromEnv } from "~/v3/mollifier/config.server";
 import { createMollifier, type Mollifier } from "~/v3/mollifier/mollifier.server";
+import type { PacketService } from "~/v3/packets/packetService.server";
+import { createPacketService } from "~/v3/packets/packetServiceFromEnv.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -35,6 +37,8 @@ export type Runtime = {
   backgroundWorkers: BackgroundWorkerRegistry;
   /** The burst buffer: gate, buffer, drainer and stale sweep (v3/mollifier). */
   mollifier: Mollifier;
+  /** Offloaded payloads and outputs (object store + signed URLs). */
+  packets: PacketService;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -78,6 +82,8 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     mintKind: runOps.mintKind,
   });
 
+  const packets = createPacketService(env, runStore.store, runOps.mintKind);
+
   let closing: Promise<void> | null = null;
   return {
     env,
@@ -90,6 +96,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     engine,
     backgroundWorkers: registry,
     mollifier,
+    packets,
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
@@ -98,6 +105,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
           runStore.close(),
           closeRedis(redis),
           mollifier.close(),
+          packets.close(),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });

@@ -13,6 +13,7 @@ export const ENTITY_PREFIXES = [
   "token",
   "proj",
   "env",
+  "bulk",
 ] as const;
 export type EntityPrefix = (typeof ENTITY_PREFIXES)[number];
 
