@@ -35,10 +35,11 @@ describe("docker/docker-compose.yml", () => {
     expect(unknown).toEqual([]);
   });
 
-  it("yields an environment that parses, once the required secret is given", () => {
+  it("yields an environment that parses, once the required secrets are given", () => {
     const raw = webappEnvironment();
     expect(() => interpolate(raw.SESSION_SECRET, {})).toThrow(/SESSION_SECRET is required/);
-    const vars = { SESSION_SECRET: "0123456789abcdef0123456789abcdef" };
+    expect(() => interpolate(raw.ENCRYPTION_KEY, {})).toThrow(/ENCRYPTION_KEY is required|set ENCRYPTION_KEY/);
+    const vars = { SESSION_SECRET: "0123456789abcdef0123456789abcdef", ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef" };
     const resolved = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(v, vars)]));
     const env = parseEnv(resolved);
     expect(env.NODE_ENV).toBe("production");

@@ -154,6 +154,8 @@ export class RunExecution {
         }
         this.snapshotId = started.snapshotId;
         this.heartbeatSnapshotId = started.snapshotId;
+        // One process runs many tasks: the environment's variables are shared by all of them.
+        Object.assign(process.env, started.envVars);
         const outcome = await this.executeAttempt(started.execution);
         if (!outcome) return;
         const result = await this.postCompletion(outcome.completion, outcome.snapshotId);

@@ -15,6 +15,8 @@ import { mollifierConfigFromEnv } from "~/v3/mollifier/config.server";
 import { createMollifier, type Mollifier } from "~/v3/mollifier/mollifier.server";
 import type { PacketService } from "~/v3/packets/packetService.server";
 import { createPacketService } from "~/v3/packets/packetServiceFromEnv.server";
+import { EnvironmentVariableService } from "~/v3/envvars/environmentVariables.server";
+import { SecretBox } from "~/v3/envvars/secretBox.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -39,6 +41,8 @@ export type Runtime = {
   mollifier: Mollifier;
   /** Offloaded payloads and outputs (object store + signed URLs). */
   packets: PacketService;
+  /** Environment variables, encrypted at rest under ENCRYPTION_KEY. */
+  envVars: EnvironmentVariableService;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -97,6 +101,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     backgroundWorkers: registry,
     mollifier,
     packets,
+    envVars: new EnvironmentVariableService(prisma, new SecretBox(env.ENCRYPTION_KEY)),
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([

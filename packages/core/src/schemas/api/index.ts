@@ -9,3 +9,5 @@ export * from "./metadata.js";
 export * from "./waitpoints.js";
 export * from "./auth.js";
 export * from "./packets.js";
+export * from "./envvars.js";
+export * from "./bulkActions.js";
