@@ -231,3 +231,26 @@ export async function listWaitpointTokenPage(store: RunStore, query: TokenPageQu
   if (ascending) rows.reverse();
   return { rows, hasMore };
 }
+
+/** Counts an environment's runs matching `where`, in every database. */
+export async function countRuns(store: RunStore, environmentId: string, where: RunOpsPrisma.TaskRunWhereInput): Promise<number> {
+  const counts = await Promise.all(
+    store.allClients().map((client) => client.taskRun.count({ where: { AND: [{ runtimeEnvironmentId: environmentId }, where] } }))
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Records that a bulk action touched these runs (`filter[bulkAction]`), once per run, in whichever
+ * database holds each. Ids are internal run ids; runs not (yet) written are skipped.
+ */
+export async function addBulkActionToRuns(store: RunStore, runIds: string[], bulkActionId: string): Promise<number> {
+  if (runIds.length === 0) return 0;
+  let updated = 0;
+  for (const client of store.allClients()) {
+    updated += await client.$executeRaw`
+      UPDATE "TaskRun" SET "bulkActionGroupIds" = array_append("bulkActionGroupIds", ${bulkActionId})
+      WHERE "id" = ANY(${runIds}::text[]) AND NOT (${bulkActionId} = ANY("bulkActionGroupIds"))`;
+  }
+  return updated;
+}

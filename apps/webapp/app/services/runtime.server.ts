@@ -17,6 +17,8 @@ import type { PacketService } from "~/v3/packets/packetService.server";
 import { createPacketService } from "~/v3/packets/packetServiceFromEnv.server";
 import { EnvironmentVariableService } from "~/v3/envvars/environmentVariables.server";
 import { SecretBox } from "~/v3/envvars/secretBox.server";
+import type { BulkActionService } from "~/v3/bulkActions/bulkActionService.server";
+import { createBulkActionService } from "~/v3/bulkActions/bulkActionWiring.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -43,6 +45,8 @@ export type Runtime = {
   packets: PacketService;
   /** Environment variables, encrypted at rest under ENCRYPTION_KEY. */
   envVars: EnvironmentVariableService;
+  /** Bulk cancel / replay (processed by the "bulk-actions" background loop). */
+  bulkActions: BulkActionService;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -102,6 +106,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     mollifier,
     packets,
     envVars: new EnvironmentVariableService(prisma, new SecretBox(env.ENCRYPTION_KEY)),
+    bulkActions: createBulkActionService({ env, prisma, runStore: runStore.store, redis }),
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
