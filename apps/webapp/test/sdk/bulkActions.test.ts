@@ -8,6 +8,7 @@ import { startTestServer, type TestServer } from "../support/testServer";
  * The published SDK's `runs.bulk.*` (cancel, replay, retrieve, list, abort) against a real server. No
  * worker runs here, so triggered runs stay queued until a bulk action touches them.
  */
+// 5,000 as the issue asks; about 2.5 min of cancelling on a 2-core machine under a load of 15 (deadlines below allow 3x)
 const SEED = Number(process.env.BULK_ACTION_TEST_RUNS ?? 5_000);
 
 async function sql<T extends pg.QueryResultRow>(server: TestServer, text: string, params: unknown[] = []): Promise<number> {
@@ -33,7 +34,7 @@ async function seed(server: TestServer, tag: string, count: number): Promise<voi
     const size = Math.min(1000, count - start);
     await tasks.batchTrigger("bulk-target", Array.from({ length: size }, (_, i) => ({ payload: { i: start + i }, options: { tags: [tag] } })));
   }
-  await waitFor(async () => (await countTagged(server, tag)) >= count, 240_000, `${count} runs tagged ${tag}`);
+  await waitFor(async () => (await countTagged(server, tag)) >= count, 300_000, `${count} runs tagged ${tag}`);
 }
 
 async function untilFinished(id: string, onProgress?: (success: number) => void) {
@@ -41,7 +42,7 @@ async function untilFinished(id: string, onProgress?: (success: number) => void)
     const action = await runs.bulk.retrieve(id);
     onProgress?.(action.counts.success);
     return action.status !== "PENDING" ? action : undefined;
-  }, 300_000, `bulk action ${id}`);
+  }, 480_000, `bulk action ${id}`);
 }
 
 describe.each(MODES)("bulk actions ($mode)", ({ split }) => {
@@ -62,6 +63,7 @@ describe.each(MODES)("bulk actions ($mode)", ({ split }) => {
     const done = await untilFinished(id, (success) => seen.push(success));
     expect(done).toMatchObject({ id, name: "cancel many", type: "CANCEL", status: "COMPLETED", counts: { total: SEED, success: SEED, failure: 0 } });
     expect(done.completedAt).toBeInstanceOf(Date);
+    if (process.env.BULK_ACTION_TEST_TIMING) console.log(`bulk cancel of ${SEED}: ${done.completedAt!.getTime() - done.createdAt.getTime()} ms`);
     // progress was stored batch by batch: some reading fell strictly between none and all
     expect(seen.some((n) => n > 0 && n < SEED)).toBe(true);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
@@ -75,7 +77,7 @@ describe.each(MODES)("bulk actions ($mode)", ({ split }) => {
 
     const listed = await runs.bulk.list({ limit: 10 });
     expect(listed.data.map((a) => a.id)).toContain(id);
-  }, 600_000);
+  }, 900_000);
 
   test("bulk replay by ids; another environment's ids are refused and untouched", async () => {
     const mine = await Promise.all([0, 1, 2].map((i) => tasks.trigger("bulk-target", { replay: i }, { tags: ["replay-me"] })));
