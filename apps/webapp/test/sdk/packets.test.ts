@@ -1,5 +1,6 @@
 import * as worker from "@runplane/worker";
 import { configure, runs, tasks } from "@trigger.dev/sdk";
+import pg from "pg";
 import S3rver from "s3rver";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -95,6 +96,23 @@ describe.each(MODES)("large payloads ($mode)", ({ split }) => {
       const finished = await api(server, "GET", `/api/v3/runs/${handle.id}`);
       expect(finished.body.outputPresignedUrl).toMatch(/\/packet-objects\//);
       expect(finished.body.output).toBeUndefined();
+
+      // the embedded store keeps the chunks beside the run: in the run-ops database when split
+      if (store === "postgres") {
+        const chunks = async (url: string | undefined) => {
+          if (!url) return 0;
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            return Number((await client.query(`SELECT count(*)::int AS n FROM "PacketChunk"`)).rows[0].n);
+          } finally {
+            await client.end();
+          }
+        };
+        const [controlPlane, runOps] = [await chunks(server.databaseUrl), await chunks(server.runOpsDatabaseUrl)];
+        if (split) expect({ controlPlane, runOpsHasChunks: runOps > 0 }).toEqual({ controlPlane: 0, runOpsHasChunks: true });
+        else expect(controlPlane).toBeGreaterThan(0);
+      }
     }, 120_000);
 
     test("11 MiB is refused with 413 naming the limit; an 11 MiB output fails the run with that message", async () => {
