@@ -74,6 +74,8 @@ const ENV_SECTIONS = [
   { path: "queues", label: "Queues" },
   { path: "waitpoints", label: "Wait tokens" },
   { path: "batches", label: "Batches" },
+  { path: "bulk-actions", label: "Bulk actions" },
+  { path: "envvars", label: "Environment variables" },
 ];
 
 /** The dashboard frame for environment pages: header with switcher and user menu, section tabs. */

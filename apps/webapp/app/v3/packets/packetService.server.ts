@@ -65,6 +65,11 @@ export class PacketService {
     await this.deps.store.put(key, object, { environmentId, residency });
   }
 
+  /** The packet, or null when absent. */
+  find(key: string): Promise<PacketObject | null> {
+    return this.deps.store.get(key);
+  }
+
   async get(key: string): Promise<PacketObject> {
     const object = await this.deps.store.get(key);
     if (!object) throw new NotFoundError("Packet not found");
