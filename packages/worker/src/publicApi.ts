@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { ApiError } from "./errors.js";
 import type { HttpClient } from "./http.js";
@@ -89,8 +90,7 @@ function encodeOptions(options: TriggerOptions | CreateTokenOptions | undefined)
   return out;
 }
 
-function encodePayload(payload: unknown): { payload?: string; payloadType: string } {
-  const packet = serializePacket(payload);
+function encodedPacket(packet: Packet): { payload?: string; payloadType: string } {
   return packet.data === undefined ? { payloadType: PACKET_TYPES.json } : { payload: packet.data, payloadType: packet.dataType };
 }
 
@@ -99,7 +99,7 @@ export class PublicApi {
   constructor(readonly http: HttpClient) {}
 
   async trigger(taskId: string, payload: unknown, options?: TriggerOptions, parent?: ParentLink): Promise<TriggerResult> {
-    const encoded = encodePayload(payload);
+    const encoded = await this.#encodePayload(payload);
     const body: Record<string, unknown> = {
       options: { ...encodeOptions(options), payloadType: encoded.payloadType, ...(parent ?? {}) },
     };
@@ -141,10 +141,11 @@ export class PublicApi {
     });
     if (created.isCached) return { batchId: created.id, runCount: created.runCount, isCached: true };
 
+    const payloads = await Promise.all(items.map((item) => this.#encodePayload(item.payload)));
     const ndjson =
       items
         .map((item, index) => {
-          const encoded = encodePayload(item.payload);
+          const encoded = payloads[index]!;
           const line: Record<string, unknown> = {
             index,
             task: item.task,
@@ -253,6 +254,11 @@ export class PublicApi {
       throw new ApiError(response.status, `Could not upload packet ${storagePath}: ${message || response.statusText}`, undefined);
     }
     return { data: storagePath, dataType: PACKET_TYPES.store };
+  }
+
+  /** A trigger payload as sent: inline, or (128 KiB or more) uploaded first and sent as its storage path. */
+  async #encodePayload(payload: unknown): Promise<{ payload?: string; payloadType: string }> {
+    return encodedPacket(await this.exportPacket(serializePacket(payload), `packets/${randomUUID()}/payload`));
   }
 
   /** Decodes a packet, importing it first when it was offloaded. */

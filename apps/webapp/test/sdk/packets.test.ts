@@ -38,6 +38,13 @@ describe.each(MODES)("large payloads ($mode)", ({ split }) => {
         out: payload.outputBytes ? blob(payload.outputBytes, "output-") : "",
       }),
     });
+    const parent = worker.task({
+      id: "packet-parent",
+      run: async (payload: { bytes: number }, { ctx }) => {
+        const child = await ctx.triggerAndWait<{ receivedBytes: number; out: string }>("packet-echo", { body: blob(payload.bytes, "child-"), outputBytes: payload.bytes });
+        return child.ok ? { childReceived: child.output.receivedBytes, childOutput: child.output.out.length } : { error: String(child.error) };
+      },
+    });
     const huge = worker.task({ id: "packet-huge-output", retry: { maxAttempts: 1 }, run: async () => blob(11 * MiB, "x") });
 
     beforeAll(async () => {
@@ -68,7 +75,7 @@ describe.each(MODES)("large payloads ($mode)", ({ split }) => {
       running ??= await worker.startWorker({
         apiUrl: server.baseUrl,
         secretKey: server.devSecretKey,
-        tasks: [echoSize, huge],
+        tasks: [echoSize, huge, parent],
         concurrency: 4,
         pollWaitMs: 1_000,
         shutdownTimeoutMs: 5_000,
@@ -113,6 +120,14 @@ describe.each(MODES)("large payloads ($mode)", ({ split }) => {
         if (split) expect({ controlPlane, runOpsHasChunks: runOps > 0 }).toEqual({ controlPlane: 0, runOpsHasChunks: true });
         else expect(controlPlane).toBeGreaterThan(0);
       }
+    }, 120_000);
+
+    test("inside a task: a 300 KiB child payload is offloaded by the worker, and the child's 300 KiB output comes back", async () => {
+      await startWorker();
+      const done = await runs.poll((await tasks.trigger("packet-parent", { bytes: 300 * KiB })).id, { pollIntervalMs: 200 });
+      expect(done.output).toEqual({ childReceived: 300 * KiB, childOutput: 300 * KiB });
+      const child = done.relatedRuns.children?.[0];
+      expect((await api(server, "GET", `/api/v3/runs/${child!.id}`)).body.payloadPresignedUrl).toMatch(/\/packet-objects\//);
     }, 120_000);
 
     test("11 MiB is refused with 413 naming the limit; an 11 MiB output fails the run with that message", async () => {
