@@ -93,6 +93,12 @@ describe.each(MODES)("large payloads ($mode)", ({ split }) => {
       expect(raw.body.payloadPresignedUrl).toMatch(/\/packet-objects\//);
       const queued = await runs.retrieve(handle.id);
       expect((queued.payload as { body: string }).body).toBe(body);
+      // the run packet route: the payload URL; 404 for a field that is not offloaded, for another environment, 400 for a bad field
+      const runPacket = await api(server, "GET", `/api/v1/runs/${handle.id}/packets/payload`);
+      expect(JSON.parse(await (await fetch(runPacket.body.presignedUrl)).text())).toBeDefined();
+      expect((await api(server, "GET", `/api/v1/runs/${handle.id}/packets/output`)).status).toBe(404);
+      expect((await api(server, "GET", `/api/v1/runs/${handle.id}/packets/payload`, { key: server.prodSecretKey })).status).toBe(404);
+      expect((await api(server, "GET", `/api/v1/runs/${handle.id}/packets/metadata`)).status).toBe(400);
 
       const done = await runs.poll(handle.id, { pollIntervalMs: 200 });
       expect(done.status).toBe("COMPLETED");
