@@ -242,15 +242,18 @@ export async function countRuns(store: RunStore, environmentId: string, where: R
 
 /**
  * Records that a bulk action touched these runs (`filter[bulkAction]`), once per run, in whichever
- * database holds each. Ids are internal run ids; runs not (yet) written are skipped.
+ * database holds each. Ids are internal run ids. Returns the ids that now carry the action: a run not
+ * written yet (still in the trigger buffer) is not among them.
  */
-export async function addBulkActionToRuns(store: RunStore, runIds: string[], bulkActionId: string): Promise<number> {
-  if (runIds.length === 0) return 0;
-  let updated = 0;
+export async function addBulkActionToRuns(store: RunStore, runIds: string[], bulkActionId: string): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const marked: string[] = [];
   for (const client of store.allClients()) {
-    updated += await client.$executeRaw`
+    await client.$executeRaw`
       UPDATE "TaskRun" SET "bulkActionGroupIds" = array_append("bulkActionGroupIds", ${bulkActionId})
       WHERE "id" = ANY(${runIds}::text[]) AND NOT (${bulkActionId} = ANY("bulkActionGroupIds"))`;
+    const rows = await client.taskRun.findMany({ where: { id: { in: runIds }, bulkActionGroupIds: { has: bulkActionId } }, select: { id: true } });
+    marked.push(...rows.map((row) => row.id));
   }
-  return updated;
+  return marked;
 }

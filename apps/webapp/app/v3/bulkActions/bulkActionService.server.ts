@@ -23,8 +23,8 @@ export type BulkActionDeps = {
   countRuns(environmentId: string, filters: ListRunsFilters): Promise<number>;
   cancelRun(environmentId: string, runId: string): Promise<{ id: string }>;
   replayRun(environmentId: string, runId: string): Promise<{ id: string }>;
-  /** Tags runs (internal ids) with the action, for `filter[bulkAction]`. */
-  markRuns(runIds: string[], bulkActionFriendlyId: string): Promise<void>;
+  /** Tags runs (internal ids) with the action, for `filter[bulkAction]`; returns the ids that carry it. */
+  markRuns(runIds: string[], bulkActionFriendlyId: string): Promise<string[]>;
   /** A short exclusive lease on one action, so one batch runs at a time across instances. */
   lease(bulkActionId: string, ttlMs: number): Promise<{ release(): Promise<void> } | null>;
   batchSize: number;
@@ -33,12 +33,21 @@ export type BulkActionDeps = {
 };
 
 const Selection = z.union([z.object({ runIds: z.array(z.string()) }), z.object({ filter: z.unknown() })]);
-const Cursor = z.object({ offset: z.number().int().optional(), after: z.string().optional() });
+const Cursor = z.object({
+  offset: z.number().int().optional(),
+  after: z.string().optional(),
+  /** Every run is done; only tagging remains. */
+  walked: z.boolean().optional(),
+  /** Runs done while still buffered (no row to tag yet): tagged once the drainer writes them. */
+  unmarked: z.array(z.string()).optional(),
+});
 const PageCursor = z.object({ c: z.number().int(), i: z.string() });
 
 type Row = Awaited<ReturnType<ControlPlaneClient["bulkAction"]["findFirstOrThrow"]>>;
 
 const LEASE_MS = 120_000;
+/** How long a finished walk waits for its buffered runs to be written (and tagged) before completing anyway. */
+const UNMARKED_GRACE_MS = 60_000;
 
 /**
  * Bulk cancel and replay. `create` stores the action; `processNextBatch` (the background loop's tick)
@@ -132,34 +141,38 @@ export class BulkActionService {
     for (const action of pending) {
       const lease = await this.deps.lease(action.id, LEASE_MS);
       if (!lease) continue;
+      let advanced: boolean;
       try {
-        await this.#processBatch(action.id);
+        advanced = await this.#processBatch(action.id);
       } finally {
         await lease.release();
       }
-      return true;
+      if (advanced) return true;
     }
     return false;
   }
 
-  async #processBatch(id: string): Promise<void> {
+  /** One batch of one action; false when there was nothing to do but wait (for buffered runs to be written). */
+  async #processBatch(id: string): Promise<boolean> {
     // re-read under the lease: another instance may have advanced or finished it
     const action = await this.deps.prisma.bulkAction.findUnique({ where: { id } });
-    if (!action || action.status !== "PENDING") return;
+    if (!action || action.status !== "PENDING") return false;
     const selection = Selection.parse(action.selection);
     const cursor = Cursor.parse(action.cursor ?? {});
+    if (cursor.walked) return this.#finishTagging(action, cursor);
+
     let ids: string[];
-    let nextCursor: z.infer<typeof Cursor> | null;
+    let next: z.infer<typeof Cursor>;
     if ("runIds" in selection) {
       const offset = cursor.offset ?? 0;
       ids = selection.runIds.slice(offset, offset + this.deps.batchSize);
-      nextCursor = offset + ids.length < selection.runIds.length ? { offset: offset + ids.length } : null;
+      next = offset + ids.length < selection.runIds.length ? { offset: offset + ids.length } : { walked: true };
     } else {
       const filter = BulkActionFilter.parse(selection.filter);
       const filters = { ...bulkFilterToListFilters(filter, action.createdAt), pageSize: this.deps.batchSize };
       const page = await this.deps.listRuns(action.runtimeEnvironmentId, filters, cursor.after);
       ids = page.ids;
-      nextCursor = page.next ? { after: page.next } : null;
+      next = page.next ? { after: page.next } : { walked: true };
     }
 
     const touched: string[] = [];
@@ -183,7 +196,8 @@ export class BulkActionService {
         }
       }
     }
-    await this.deps.markRuns(touched, action.friendlyId);
+    const marked = new Set(await this.deps.markRuns(touched, action.friendlyId));
+    const unmarked = [...(cursor.unmarked ?? []), ...touched.filter((runId) => !marked.has(runId))];
 
     const done = action.successCount + action.failureCount + success + failure;
     await this.deps.prisma.bulkAction.update({
@@ -192,16 +206,31 @@ export class BulkActionService {
         successCount: { increment: success },
         failureCount: { increment: failure },
         // buffered runs are found as the walk meets them: the total never reads less than the work done
-        total: Math.max(action.total, done),
-        cursor: nextCursor ?? cursor,
+        total: next.walked ? done : Math.max(action.total, done),
+        cursor: { ...next, ...(unmarked.length > 0 ? { unmarked } : {}) },
       },
     });
-    if (!nextCursor) {
-      await this.deps.prisma.bulkAction.updateMany({
-        where: { id, status: "PENDING" },
-        data: { status: "COMPLETED", completedAt: new Date(), total: done },
-      });
+    if (next.walked && unmarked.length === 0) await this.#complete(id);
+    return true;
+  }
+
+  /** After the walk: tags runs that were buffered when done, once written; completes when none is left or after a grace period. */
+  async #finishTagging(action: Row, cursor: z.infer<typeof Cursor>): Promise<boolean> {
+    const pending = cursor.unmarked ?? [];
+    const marked = new Set(await this.deps.markRuns(pending, action.friendlyId));
+    const unmarked = pending.filter((runId) => !marked.has(runId));
+    if (unmarked.length === 0 || Date.now() - action.updatedAt.getTime() > UNMARKED_GRACE_MS) {
+      await this.#complete(action.id);
+      return true;
     }
+    if (unmarked.length < pending.length) {
+      await this.deps.prisma.bulkAction.update({ where: { id: action.id }, data: { cursor: { walked: true, unmarked } } });
+    }
+    return false;
+  }
+
+  async #complete(id: string): Promise<void> {
+    await this.deps.prisma.bulkAction.updateMany({ where: { id, status: "PENDING" }, data: { status: "COMPLETED", completedAt: new Date() } });
   }
 
   async #require(environmentId: string, friendlyId: string): Promise<Row> {

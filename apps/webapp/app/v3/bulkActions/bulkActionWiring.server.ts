@@ -26,7 +26,7 @@ export function createBulkActionService(input: { env: Env; prisma: ControlPlaneC
     },
     cancelRun: (environmentId, runId) => cancelRunForApi({ id: environmentId }, runId),
     replayRun: (environmentId, runId) => replayRunForApi({ id: environmentId }, runId, undefined),
-    markRuns: async (runIds, bulkActionId) => void (await apiQueries.addBulkActionToRuns(runStore, runIds, bulkActionId)),
+    markRuns: (runIds, bulkActionId) => apiQueries.addBulkActionToRuns(runStore, runIds, bulkActionId),
     lease: createBulkActionLease(redis, env.REDIS_KEY_PREFIX),
   });
 }
