@@ -19,15 +19,21 @@ provision
 
 export NODE_ENV=production
 export PORT="${PORT:-3030}"
-if [ -z "${SESSION_SECRET:-}" ]; then
-  secret_file="$RUNPLANE_DATA/session-secret"
-  if [ ! -s "$secret_file" ]; then
-    mkdir -p "$RUNPLANE_DATA"
-    (umask 077 && node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))' >"$secret_file")
+# A secret generated once into the data folder unless the environment sets it: data_secret VAR FILE.
+data_secret() {
+  local var="$1" file="$RUNPLANE_DATA/$2"
+  if [ -z "${!var:-}" ]; then
+    if [ ! -s "$file" ]; then
+      mkdir -p "$RUNPLANE_DATA"
+      (umask 077 && node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))' >"$file")
+    fi
+    printf -v "$var" '%s' "$(cat "$file")"
+    export "${var?}"
   fi
-  SESSION_SECRET="$(cat "$secret_file")"
-  export SESSION_SECRET
-fi
+}
+data_secret SESSION_SECRET session-secret
+# Encrypts environment variables at rest: losing this file makes stored variables unreadable.
+data_secret ENCRYPTION_KEY encryption-key
 
 # A personal access token for the trigger.dev CLI, kept across restarts; the banner prints it.
 if [ -z "${BOOTSTRAP_ADMIN_PAT:-}" ]; then

@@ -61,6 +61,8 @@ async function main(): Promise<void> {
         next();
       });
   });
+  // Signed packet URLs: a plain handler (exact Content-Type, streamed body); see packetObjectHandler.server.ts.
+  server.use("/packet-objects", (req, res) => void app.handlePacketObject(req, res));
   server.all(
     "*",
     createRequestHandler({

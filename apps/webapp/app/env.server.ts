@@ -153,11 +153,24 @@ export const EnvObjectSchema = z.object({
   SCHEDULER_INTERVAL_MS: int(1_000, { min: 10, max: 60_000 }),
   /** How long the scheduler's lease outlives its holder's last pass (ms); another instance takes over after it. */
   SCHEDULER_LEASE_MS: int(30_000, { min: 1_000 }),
+
+  /** Encrypts environment variables at rest (AES-256-GCM; 32+ characters). Required in production. */
+  ENCRYPTION_KEY: optional(z.string().min(32, "must be at least 32 characters")),
+  /** S3-compatible endpoint for offloaded payloads and outputs; unset = chunks in Postgres. */
+  OBJECT_STORE_URL: optional(url(["http:", "https:"])),
+  OBJECT_STORE_BUCKET: z.preprocess(blankToUndefined, z.string().default("runplane-packets")),
+  OBJECT_STORE_REGION: z.preprocess(blankToUndefined, z.string().default("us-east-1")),
+  OBJECT_STORE_ACCESS_KEY_ID: optional(z.string()),
+  OBJECT_STORE_SECRET_ACCESS_KEY: optional(z.string()),
+  BULK_ACTION_WORKER_ENABLED: bool(true),
+  /** Runs cancelled or replayed per batch of a bulk action. */
+  BULK_ACTION_BATCH_SIZE: int(100, { min: 1, max: 1000 }),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });
 
 const DEVELOPMENT_SESSION_SECRET = "runplane-development-session-secret";
+const DEVELOPMENT_ENCRYPTION_KEY = "runplane-development-encryption-key-not-secret";
 
 export const EnvSchema = EnvObjectSchema.superRefine((env, ctx) => {
   if (env.RUN_OPS_SPLIT_ENABLED === true && !env.RUN_OPS_DATABASE_URL) {
@@ -170,10 +183,25 @@ export const EnvSchema = EnvObjectSchema.superRefine((env, ctx) => {
   if (env.NODE_ENV === "production" && !env.SESSION_SECRET) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["SESSION_SECRET"], message: "required when NODE_ENV=production" });
   }
+  if (env.NODE_ENV === "production" && !env.ENCRYPTION_KEY) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["ENCRYPTION_KEY"],
+      message: "required when NODE_ENV=production (encrypts environment variables; e.g. openssl rand -hex 32)",
+    });
+  }
+  if (env.OBJECT_STORE_URL && (!env.OBJECT_STORE_ACCESS_KEY_ID || !env.OBJECT_STORE_SECRET_ACCESS_KEY)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["OBJECT_STORE_ACCESS_KEY_ID"],
+      message: "OBJECT_STORE_ACCESS_KEY_ID and OBJECT_STORE_SECRET_ACCESS_KEY are required with OBJECT_STORE_URL",
+    });
+  }
 }).transform((env) => ({
   ...env,
   APP_ORIGIN: (env.APP_ORIGIN ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ""),
   SESSION_SECRET: env.SESSION_SECRET ?? DEVELOPMENT_SESSION_SECRET,
+  ENCRYPTION_KEY: env.ENCRYPTION_KEY ?? DEVELOPMENT_ENCRYPTION_KEY,
   MOLLIFIER_REDIS_URL: env.MOLLIFIER_REDIS_URL ?? env.REDIS_URL,
 }));
 

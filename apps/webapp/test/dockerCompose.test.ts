@@ -42,10 +42,11 @@ describe("docker/docker-compose.yml", () => {
     expect(api.DATABASE_URL).toBe(webappEnvironment("webapp").DATABASE_URL);
   });
 
-  it("yields an environment that parses, once the required secret is given", () => {
+  it("yields an environment that parses, once the required secrets are given", () => {
     const raw = webappEnvironment();
     expect(() => interpolate(raw.SESSION_SECRET, {})).toThrow(/SESSION_SECRET is required/);
-    const vars = { SESSION_SECRET: "0123456789abcdef0123456789abcdef" };
+    expect(() => interpolate(raw.ENCRYPTION_KEY, {})).toThrow(/ENCRYPTION_KEY is required|set ENCRYPTION_KEY/);
+    const vars = { SESSION_SECRET: "0123456789abcdef0123456789abcdef", ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef" };
     const resolved = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(v, vars)]));
     const env = parseEnv(resolved);
     expect(env.NODE_ENV).toBe("production");

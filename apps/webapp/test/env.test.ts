@@ -105,8 +105,21 @@ describe("parseEnv", () => {
   it("requires SESSION_SECRET in production", () => {
     expect(parseError({ ...base, NODE_ENV: "production" }).issues[0].variable).toBe("SESSION_SECRET");
     expect(parseError({ ...base, SESSION_SECRET: "short" }).issues[0].variable).toBe("SESSION_SECRET");
-    const env = parseEnv({ ...base, NODE_ENV: "production", SESSION_SECRET: "0123456789abcdef0123" });
+    const env = parseEnv({ ...base, NODE_ENV: "production", SESSION_SECRET: "0123456789abcdef0123", ENCRYPTION_KEY: "k".repeat(32) });
     expect(env.SESSION_SECRET).toBe("0123456789abcdef0123");
+  });
+
+  it("requires ENCRYPTION_KEY (32+ characters) in production, with a message saying why", () => {
+    const missing = parseError({ ...base, NODE_ENV: "production", SESSION_SECRET: "0123456789abcdef0123" });
+    expect(missing.issues).toEqual([{ variable: "ENCRYPTION_KEY", message: expect.stringMatching(/required when NODE_ENV=production \(encrypts environment variables/) }]);
+    expect(parseError({ ...base, ENCRYPTION_KEY: "short" }).issues[0].variable).toBe("ENCRYPTION_KEY");
+    expect(parseEnv(base).ENCRYPTION_KEY.length).toBeGreaterThanOrEqual(32); // development placeholder
+  });
+
+  it("requires S3 credentials with OBJECT_STORE_URL", () => {
+    expect(parseError({ ...base, OBJECT_STORE_URL: "http://127.0.0.1:9000" }).issues[0].variable).toBe("OBJECT_STORE_ACCESS_KEY_ID");
+    const env = parseEnv({ ...base, OBJECT_STORE_URL: "http://127.0.0.1:9000", OBJECT_STORE_ACCESS_KEY_ID: "a", OBJECT_STORE_SECRET_ACCESS_KEY: "b" });
+    expect(env.OBJECT_STORE_BUCKET).toBe("runplane-packets");
   });
 
   it("splits, lower-cases and de-duplicates ADMIN_EMAILS", () => {

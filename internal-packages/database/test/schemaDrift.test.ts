@@ -11,7 +11,7 @@ import { findSchemaDrift } from "./schemaDrift.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CONTROL_PLANE_SCHEMA = path.resolve(here, "../prisma/schema");
 const RUN_OPS_SCHEMA = path.resolve(here, "../../run-ops-database/prisma/schema");
-const RUN_TABLES = ["TaskRun", "TaskRunExecutionSnapshot", "Waitpoint", "TaskRunWaitpoint", "BatchTaskRun", "BatchTaskRunError"];
+const RUN_TABLES = ["TaskRun", "TaskRunExecutionSnapshot", "Waitpoint", "TaskRunWaitpoint", "BatchTaskRun", "BatchTaskRunError", "PacketChunk"];
 
 async function sql(databaseUrl: string, statement: string) {
   const client = new pg.Client({ connectionString: databaseUrl });

@@ -231,3 +231,29 @@ export async function listWaitpointTokenPage(store: RunStore, query: TokenPageQu
   if (ascending) rows.reverse();
   return { rows, hasMore };
 }
+
+/** Counts an environment's runs matching `where`, in every database. */
+export async function countRuns(store: RunStore, environmentId: string, where: RunOpsPrisma.TaskRunWhereInput): Promise<number> {
+  const counts = await Promise.all(
+    store.allClients().map((client) => client.taskRun.count({ where: { AND: [{ runtimeEnvironmentId: environmentId }, where] } }))
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Records that a bulk action touched these runs (`filter[bulkAction]`), once per run, in whichever
+ * database holds each. Ids are internal run ids. Returns the ids that now carry the action: a run not
+ * written yet (still in the trigger buffer) is not among them.
+ */
+export async function addBulkActionToRuns(store: RunStore, runIds: string[], bulkActionId: string): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const marked: string[] = [];
+  for (const client of store.allClients()) {
+    await client.$executeRaw`
+      UPDATE "TaskRun" SET "bulkActionGroupIds" = array_append("bulkActionGroupIds", ${bulkActionId})
+      WHERE "id" = ANY(${runIds}::text[]) AND NOT (${bulkActionId} = ANY("bulkActionGroupIds"))`;
+    const rows = await client.taskRun.findMany({ where: { id: { in: runIds }, bulkActionGroupIds: { has: bulkActionId } }, select: { id: true } });
+    marked.push(...rows.map((row) => row.id));
+  }
+  return marked;
+}

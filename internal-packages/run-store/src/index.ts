@@ -57,3 +57,5 @@ export { consoleRunStoreLog, type RunStoreLog } from "./routing.js";
 export { probeRunOpsResidue, type RunOpsResidue } from "./residue.js";
 export * as apiQueries from "./apiQueries.js";
 export type { ListPosition, RunPageQuery, TokenPageQuery, BatchPageQuery } from "./apiQueries.js";
+export * as packetStore from "./packets.js";
+export type { StoredPacket } from "./packets.js";

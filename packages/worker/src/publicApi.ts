@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { ApiError } from "./errors.js";
 import type { HttpClient } from "./http.js";
-import { deserializePacket, PACKET_TYPES, serializePacket } from "./packets.js";
+import { deserializePacket, PACKET_TYPES, serializePacket, type Packet } from "./packets.js";
 import type { WorkerMachinePreset } from "./protocol.js";
 
 /** Trigger options a task or a script may pass (the public trigger API's `options`, §4.1 of the reference). */
@@ -58,6 +59,10 @@ export type CreateTokenOptions = {
 const SuccessResponse = z.object({ success: z.boolean().default(true) });
 const MetadataResponse = z.object({ metadata: z.record(z.unknown()).nullish().transform((v) => v ?? {}) });
 const PacketUrlResponse = z.object({ presignedUrl: z.string() });
+const UploadPacketUrlResponse = z.object({ presignedUrl: z.string(), storagePath: z.string() });
+
+/** Packets of this many bytes or more are offloaded (uploaded) instead of sent inline, as the SDK does. */
+export const OFFLOAD_THRESHOLD_BYTES = 128 * 1024;
 
 export type MetadataOperation =
   | { type: "set"; key: string; value: unknown }
@@ -85,8 +90,7 @@ function encodeOptions(options: TriggerOptions | CreateTokenOptions | undefined)
   return out;
 }
 
-function encodePayload(payload: unknown): { payload?: string; payloadType: string } {
-  const packet = serializePacket(payload);
+function encodedPacket(packet: Packet): { payload?: string; payloadType: string } {
   return packet.data === undefined ? { payloadType: PACKET_TYPES.json } : { payload: packet.data, payloadType: packet.dataType };
 }
 
@@ -95,7 +99,7 @@ export class PublicApi {
   constructor(readonly http: HttpClient) {}
 
   async trigger(taskId: string, payload: unknown, options?: TriggerOptions, parent?: ParentLink): Promise<TriggerResult> {
-    const encoded = encodePayload(payload);
+    const encoded = await this.#encodePayload(payload);
     const body: Record<string, unknown> = {
       options: { ...encodeOptions(options), payloadType: encoded.payloadType, ...(parent ?? {}) },
     };
@@ -137,10 +141,11 @@ export class PublicApi {
     });
     if (created.isCached) return { batchId: created.id, runCount: created.runCount, isCached: true };
 
+    const payloads = await Promise.all(items.map((item) => this.#encodePayload(item.payload)));
     const ndjson =
       items
         .map((item, index) => {
-          const encoded = encodePayload(item.payload);
+          const encoded = payloads[index]!;
           const line: Record<string, unknown> = {
             index,
             task: item.task,
@@ -216,6 +221,44 @@ export class PublicApi {
     if (!response.ok) throw new ApiError(response.status, `Could not download packet ${storagePath}`, undefined);
     const type = response.headers.get("content-type") ?? PACKET_TYPES.json;
     return deserializePacket(await response.text(), type);
+  }
+
+  /**
+   * Uploads a large packet (>= 128 KiB) and returns the `application/store` reference to send instead;
+   * smaller packets come back unchanged. A refused upload (e.g. 413 over 10 MiB) throws with the server's message.
+   */
+  async exportPacket(packet: Packet, pathPrefix: string): Promise<Packet> {
+    if (packet.data === undefined || Buffer.byteLength(packet.data, "utf8") < OFFLOAD_THRESHOLD_BYTES) return packet;
+    const extension = packet.dataType === PACKET_TYPES.superJson ? "json" : packet.dataType === PACKET_TYPES.text ? "txt" : "json";
+    const { presignedUrl, storagePath } = await this.http.request({
+      method: "PUT",
+      path: `/api/v2/packets/${encodeURIComponent(`${pathPrefix}.${extension}`)}`,
+      schema: UploadPacketUrlResponse,
+      attempts: 3,
+      timeoutMs: 30_000,
+    });
+    const response = await fetch(new URL(presignedUrl, this.http.apiUrl), {
+      method: "PUT",
+      headers: { "content-type": packet.dataType },
+      body: packet.data,
+      signal: AbortSignal.timeout(120_000),
+    });
+    if (!response.ok) {
+      const text = await response.text().catch(() => "");
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {
+        // not JSON
+      }
+      throw new ApiError(response.status, `Could not upload packet ${storagePath}: ${message || response.statusText}`, undefined);
+    }
+    return { data: storagePath, dataType: PACKET_TYPES.store };
+  }
+
+  /** A trigger payload as sent: inline, or (128 KiB or more) uploaded first and sent as its storage path. */
+  async #encodePayload(payload: unknown): Promise<{ payload?: string; payloadType: string }> {
+    return encodedPacket(await this.exportPacket(serializePacket(payload), `packets/${randomUUID()}/payload`));
   }
 
   /** Decodes a packet, importing it first when it was offloaded. */

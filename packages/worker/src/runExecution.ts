@@ -154,6 +154,8 @@ export class RunExecution {
         }
         this.snapshotId = started.snapshotId;
         this.heartbeatSnapshotId = started.snapshotId;
+        // One process runs many tasks: the environment's variables are shared by all of them.
+        Object.assign(process.env, started.envVars);
         const outcome = await this.executeAttempt(started.execution);
         if (!outcome) return;
         const result = await this.postCompletion(outcome.completion, outcome.snapshotId);
@@ -285,13 +287,16 @@ export class RunExecution {
       snapshotId = outcome.snapshotId;
     } else if (result.kind === "ok") {
       try {
-        const packet = serializePacket(result.output);
+        const packet = await this.deps.publicApi.exportPacket(
+          serializePacket(result.output),
+          `${execution.run.id}/output-attempt-${execution.attempt.number}`
+        );
         completion = { ok: true, outputType: packet.dataType, usage };
         if (packet.data !== undefined) completion.output = packet.data;
       } catch (error) {
         completion = {
           ok: false,
-          error: internalError(CODES.outputError, `Could not serialize the output: ${(error as Error).message}`),
+          error: internalError(CODES.outputError, `Could not serialize or upload the output: ${(error as Error).message}`),
           skipRetrying: true,
         };
       }

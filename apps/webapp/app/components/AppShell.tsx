@@ -76,6 +76,8 @@ const ENV_SECTIONS = [
   { path: "waitpoints", label: "Wait tokens" },
   { path: "batches", label: "Batches" },
   { path: "schedules", label: "Schedules" },
+  { path: "bulk-actions", label: "Bulk actions" },
+  { path: "envvars", label: "Environment variables" },
 ];
 
 /** The dashboard frame for environment pages: header with switcher and user menu, section tabs. */

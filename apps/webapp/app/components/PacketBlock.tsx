@@ -18,7 +18,19 @@ export function PacketBlock({
     <section className="card">
       <div className="card-header">
         <h2>{title}</h2>
-        {packet ? <span className="faint mono">{packet.type}</span> : null}
+        {packet ? (
+          <span className="faint mono">
+            {packet.type}
+            {packet.downloadUrl ? (
+              <>
+                {" · "}
+                <a href={packet.downloadUrl} download data-packet-download>
+                  Download{packet.bytes !== undefined ? ` (${formatBytes(packet.bytes)})` : ""}
+                </a>
+              </>
+            ) : null}
+          </span>
+        ) : null}
       </div>
       {packet ? (
         <>
@@ -30,4 +42,9 @@ export function PacketBlock({
       )}
     </section>
   );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  return `${Math.round(bytes / 1024)} KiB`;
 }

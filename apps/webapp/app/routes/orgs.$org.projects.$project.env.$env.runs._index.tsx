@@ -6,6 +6,8 @@ import { Pagination } from "~/components/Pagination";
 import { BufferedBadge, StatusBadge, statusLabel } from "~/components/StatusBadge";
 import { Time } from "~/components/Time";
 import { useAutoRefresh } from "~/components/useAutoRefresh";
+import { CsrfInput } from "~/components/CsrfInput";
+import { envPath } from "~/presenters/dashboard/paths";
 import { presentRunList } from "~/presenters/dashboard/runList.server";
 import { requireEnvironment } from "~/services/dashboardAuth.server";
 
@@ -15,7 +17,34 @@ const REFRESH_MS = 5_000;
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const scope = await requireEnvironment(context.runtime, request, params);
-  return json(await presentRunList(context.runtime, scope, new URL(request.url)));
+  return json({ ...(await presentRunList(context.runtime, scope, new URL(request.url))), bulkActionsHref: `${envPath(scope)}/bulk-actions` });
+}
+
+/** Cancel or replay the ticked runs, or every run matching the current filters (posted to the bulk actions page). */
+function BulkActionForm({ action, filters }: { action: string; filters: { statuses: string[]; task?: string; tag?: string; queue?: string; batch?: string; period: string } }) {
+  return (
+    <Form method="post" action={action} id="bulk-form" className="filters" aria-label="Bulk action" data-bulk-form>
+      <CsrfInput />
+      {filters.statuses.map((status) => (
+        <input key={status} type="hidden" name="statuses" value={status} />
+      ))}
+      {filters.task ? <input type="hidden" name="task" value={filters.task} /> : null}
+      {filters.tag ? <input type="hidden" name="tag" value={filters.tag} /> : null}
+      {filters.queue ? <input type="hidden" name="queue" value={filters.queue} /> : null}
+      {filters.batch ? <input type="hidden" name="batch" value={filters.batch} /> : null}
+      <input type="hidden" name="period" value={filters.period} />
+      <select name="scope" aria-label="Which runs" defaultValue="selected">
+        <option value="selected">Selected runs</option>
+        <option value="filter">All runs matching these filters</option>
+      </select>
+      <button type="submit" name="intent" value="cancel" className="button danger">
+        Cancel…
+      </button>
+      <button type="submit" name="intent" value="replay" className="button">
+        Replay…
+      </button>
+    </Form>
+  );
 }
 
 const PERIOD_LABELS: Record<string, string> = {
@@ -96,6 +125,7 @@ export default function RunsPage() {
             </span>
           ) : null}
         </Form>
+        {page.rows.length > 0 ? <BulkActionForm action={page.bulkActionsHref} filters={filters} /> : null}
         {page.rows.length === 0 ? (
           <div className="empty">
             <strong>{page.isFiltered ? "No runs match these filters" : "No runs yet"}</strong>
@@ -108,6 +138,7 @@ export default function RunsPage() {
             <table className="data">
               <thead>
                 <tr>
+                  <th aria-label="Select" />
                   <th>ID</th>
                   <th>Task</th>
                   <th>Status</th>
@@ -121,6 +152,9 @@ export default function RunsPage() {
               <tbody>
                 {page.rows.map((run) => (
                   <tr key={run.friendlyId}>
+                    <td>
+                      <input type="checkbox" name="runIds" value={run.friendlyId} form="bulk-form" aria-label={`Select ${run.friendlyId}`} />
+                    </td>
                     <td className="nowrap">
                       <Link to={run.href} className="mono">
                         {run.friendlyId}

@@ -80,18 +80,23 @@ const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
  * 413. Past that limit the connection is closed after all.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  return (await readBodyBytes(request, maxBytes)).toString("utf8");
+}
+
+/** The raw body as bytes, with the same 413 rule as readBodyText; `tooLargeMessage` names the limit. */
+export async function readBodyBytes(request: Request, maxBytes: number, tooLargeMessage: string = ErrorMessage.bodyTooLarge): Promise<Buffer> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (!request.body) return "";
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const refuse = async (alreadyRead: number): Promise<never> => {
     let total = alreadyRead;
     while (total <= DISCARD_LIMIT_BYTES) {
       const { done, value } = await reader.read();
-      if (done) throw new PayloadTooLargeError(ErrorMessage.bodyTooLarge);
+      if (done) throw new PayloadTooLargeError(tooLargeMessage);
       total += value.byteLength;
     }
     await reader.cancel().catch(() => {});
-    throw withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
+    throw withResponseFields(new PayloadTooLargeError(tooLargeMessage), { headers: { connection: "close" } });
   };
   if (Number.isFinite(declared) && declared > maxBytes) return refuse(0);
   const chunks: Uint8Array[] = [];
@@ -103,7 +108,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     if (total > maxBytes) return refuse(total);
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Runtime } from "~/services/runtime.server";
 import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.server";
 import { registerSchedulerBackgroundWorker } from "~/v3/schedules/schedulerWorker.server";
 import { longPolls } from "~/v3/workerProtocol/longPolls.server";
+import { bulkActionLoop } from "~/v3/bulkActions/bulkActionWiring.server";
 
 /**
  * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
@@ -25,6 +26,9 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
   const { mollifier } = runtime;
   runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
   runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });
+  runtime.backgroundWorkers.register(bulkActionLoop(runtime.bulkActions, runtime.logger.child({ component: "bulk-actions" })), {
+    enabled: runtime.env.BULK_ACTION_WORKER_ENABLED,
+  });
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
 }

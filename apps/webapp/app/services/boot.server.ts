@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { getEnv, type Env } from "~/env.server";
 import { formatBootBanner } from "~/services/bootBanner.server";
 import { bootstrapInstance, type BootstrapResult } from "~/services/bootstrap.server";
@@ -12,6 +12,7 @@ import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import { runBootSentinels } from "~/v3/runOpsMigration/bootSentinels.server";
 import { runOpsConfigFromEnv } from "~/v3/runOpsMigration/config.server";
 import { installMollifierDiversion } from "~/v3/mollifier/apiWiring.server";
+import { createPacketObjectHandler } from "~/v3/packets/packetObjectHandler.server";
 
 export type BootedApp = {
   env: Env;
@@ -23,6 +24,8 @@ export type BootedApp = {
   shutdown(server?: Server): Promise<void>;
   /** The per-environment API rate limit for one request (server.ts applies it to every /api/ path). */
   rateLimitApiRequest(path: string, authorization: string | undefined): Promise<ApiRateLimitResult>;
+  /** Serves signed packet URLs (mounted at PACKET_OBJECT_ROUTE by server.ts). */
+  handlePacketObject(req: IncomingMessage, res: ServerResponse): Promise<void>;
 };
 
 /**
@@ -94,6 +97,7 @@ async function runBoot(): Promise<BootedApp> {
     bootstrap,
     shutdown,
     rateLimitApiRequest: (path, authorization) => apiRateLimiter.check(path, authorization),
+    handlePacketObject: createPacketObjectHandler(runtime.packets, logger.child({ component: "packets" })),
     onListening(server) {
       logger.info("listening", { port: env.PORT, appOrigin: env.APP_ORIGIN });
       process.stdout.write(

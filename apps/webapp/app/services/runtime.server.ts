@@ -13,6 +13,12 @@ import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.ser
 import { setupMetrics } from "~/services/metrics.server";
 import { mollifierConfigFromEnv } from "~/v3/mollifier/config.server";
 import { createMollifier, type Mollifier } from "~/v3/mollifier/mollifier.server";
+import type { PacketService } from "~/v3/packets/packetService.server";
+import { createPacketService } from "~/v3/packets/packetServiceFromEnv.server";
+import { EnvironmentVariableService } from "~/v3/envvars/environmentVariables.server";
+import { SecretBox } from "~/v3/envvars/secretBox.server";
+import type { BulkActionService } from "~/v3/bulkActions/bulkActionService.server";
+import { createBulkActionService } from "~/v3/bulkActions/bulkActionWiring.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -35,6 +41,12 @@ export type Runtime = {
   backgroundWorkers: BackgroundWorkerRegistry;
   /** The burst buffer: gate, buffer, drainer and stale sweep (v3/mollifier). */
   mollifier: Mollifier;
+  /** Offloaded payloads and outputs (object store + signed URLs). */
+  packets: PacketService;
+  /** Environment variables, encrypted at rest under ENCRYPTION_KEY. */
+  envVars: EnvironmentVariableService;
+  /** Bulk cancel / replay (processed by the "bulk-actions" background loop). */
+  bulkActions: BulkActionService;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -79,6 +91,8 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     mintKind: runOps.mintKind,
   });
 
+  const packets = createPacketService(env, runStore.store, runOps.mintKind);
+
   let closing: Promise<void> | null = null;
   return {
     env,
@@ -91,6 +105,9 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     engine,
     backgroundWorkers: registry,
     mollifier,
+    packets,
+    envVars: new EnvironmentVariableService(prisma, new SecretBox(env.ENCRYPTION_KEY)),
+    bulkActions: createBulkActionService({ env, prisma, runStore: runStore.store, redis }),
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
@@ -99,6 +116,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
           runStore.close(),
           closeRedis(redis),
           mollifier.close(),
+          packets.close(),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createControlPlaneClient, type ControlPlaneClient } from "@internal/database";
 import { PrismaControlPlaneResolver } from "@internal/database/resolver";
 import { RunEngine } from "@internal/run-engine";
-import { createRunStoreFromUrls } from "@internal/run-store";
+import { createRunStoreFromUrls, packetStore } from "@internal/run-store";
 import { containerTest } from "@internal/testcontainers";
 import { generateCuid, generateFriendlyId } from "@runplane/core";
 import { Redis } from "ioredis";
@@ -10,6 +10,7 @@ import pg from "pg";
 import { expect } from "vitest";
 import { createLogger } from "~/services/logger.server";
 import { deleteEnvironment, deleteProject, type CascadeCleanupDeps } from "~/v3/runOpsMigration/cascadeCleanup.server";
+import { PostgresObjectStore } from "~/v3/packets/postgresObjectStore.server";
 
 const token = () => randomBytes(5).toString("hex");
 
@@ -65,7 +66,8 @@ containerTest("deleteEnvironment / deleteProject remove run data from both datab
       lines.push({ level, message, fields });
     },
   });
-  const deps: CascadeCleanupDeps = { prisma: cp, runStore: store, resolver, engine, redis: keys, logger, chunkSize: 2 };
+  const packets = new PostgresObjectStore(store);
+  const deps: CascadeCleanupDeps = { prisma: cp, runStore: store, resolver, engine, redis: keys, logger, chunkSize: 2, packets };
   const urls = { legacy: databaseUrl, runOps: runOpsDatabaseUrl };
   try {
     const org = await cp.organization.create({ data: { id: generateCuid(), slug: `org-${token()}`, title: "Acme" } });
@@ -89,6 +91,11 @@ containerTest("deleteEnvironment / deleteProject remove run data from both datab
       await engine.trigger({ taskIdentifier: "hello", environment: await env(id), payload: "{}" });
       await engine.trigger({ taskIdentifier: "hello", environment: await env(id), payload: "{}", friendlyId: generateFriendlyId("run", "LEGACY") });
     }
+    // offloaded packets (two chunks in run-ops, one in legacy) of prod, and one of the kept env
+    const twoChunks = Buffer.alloc(packetStore.PACKET_CHUNK_BYTES + 10, 1);
+    await packets.put(`${prod.id}/run_x/payload.json`, { data: twoChunks, contentType: "application/json" }, { environmentId: prod.id, residency: "NEW" });
+    await packets.put(`${prod.id}/p/output.json`, { data: Buffer.from("{}"), contentType: "application/json" }, { environmentId: prod.id, residency: "LEGACY" });
+    await packets.put(`${other.id}/p/payload.json`, { data: Buffer.from("{}"), contentType: "application/json" }, { environmentId: other.id, residency: "NEW" });
     const otherBefore = await runTableRows(urls, [other.id]);
     expect(otherBefore).toMatchObject({ "runOps.TaskRun": 1, "legacy.TaskRun": 1 });
     expect(await runTableRows(urls, [prod.id])).toMatchObject({
@@ -108,6 +115,9 @@ containerTest("deleteEnvironment / deleteProject remove run data from both datab
     expect(first.runData.total.TaskRunExecutionSnapshot).toBeGreaterThanOrEqual(4);
     expect(first.queueMessagesAcknowledged).toBe(4);
     expect(first.queueKeysDeleted).toBeGreaterThan(0);
+    expect(first.packetsDeleted).toBe(3);
+    expect(await packets.get(`${prod.id}/run_x/payload.json`)).toBeNull();
+    expect((await packets.get(`${other.id}/p/payload.json`))?.data.toString()).toBe("{}");
     expect(Object.values(await runTableRows(urls, [prod.id])).every((n) => n === 0)).toBe(true);
     expect(await runTableRows(urls, [other.id])).toEqual(otherBefore);
     expect(await cp.runtimeEnvironment.findUnique({ where: { id: prod.id } })).toBeNull();
@@ -130,6 +140,7 @@ containerTest("deleteEnvironment / deleteProject remove run data from both datab
     expect(again.controlPlane).toEqual({ projects: 0, environments: 0 });
     expect(Object.values(again.runData.total).every((n) => n === 0)).toBe(true);
     expect(again.queueMessagesAcknowledged).toBe(0);
+    expect(again.packetsDeleted).toBe(0);
 
     // The project: its remaining environment, its runs in both databases, the project row.
     const project = await deleteProject(deps, doomed.id);

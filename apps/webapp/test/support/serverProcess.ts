@@ -104,6 +104,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: redis.keyPrefix,
     SESSION_SECRET: "test-session-secret-0123456789",
+    ENCRYPTION_KEY: "test-encryption-key-0123456789abcdef",
     BOOTSTRAP_DEV_SECRET_KEY: devSecretKey,
     BOOTSTRAP_PROD_SECRET_KEY: prodSecretKey,
     LOG_LEVEL: process.env.TEST_SERVER_LOG_LEVEL ?? "warn",

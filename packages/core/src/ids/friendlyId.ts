@@ -14,6 +14,7 @@ export const ENTITY_PREFIXES = [
   "proj",
   "env",
   "sched",
+  "bulk",
 ] as const;
 export type EntityPrefix = (typeof ENTITY_PREFIXES)[number];
 

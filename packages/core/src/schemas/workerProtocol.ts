@@ -221,6 +221,8 @@ export const WorkerStartAttemptResponse = z.object({
   /** The new EXECUTING snapshot: every later call for this attempt carries it. */
   snapshotId: z.string(),
   execution: WorkerTaskRunExecution,
+  /** The environment's variables (decrypted), set in the task's `process.env` before it runs. */
+  envVars: z.record(z.string()).default({}),
 });
 export type WorkerStartAttemptResponse = z.infer<typeof WorkerStartAttemptResponse>;
 

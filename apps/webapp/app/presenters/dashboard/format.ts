@@ -39,7 +39,14 @@ export function durationBetween(start: Date | null | undefined, end: Date | null
 
 export const MAX_PACKET_CHARS = 64 * 1024;
 
-export type Packet = { text: string; type: string; truncated: boolean } | null;
+export type Packet = {
+  text: string;
+  type: string;
+  truncated: boolean;
+  /** Offloaded packets: a signed link to the whole packet, and its size. */
+  downloadUrl?: string;
+  bytes?: number;
+} | null;
 
 /** A payload/output/metadata packet for display: JSON pretty-printed, anything else as is, capped. */
 export function packet(data: string | null | undefined, type = "application/json"): Packet {

@@ -3,6 +3,7 @@ import { toFriendlyId } from "@runplane/core";
 import { isFinalInternalStatus, toPublicRunStatus, type InternalRunStatus, type PublicRunStatus } from "@runplane/core/schemas";
 import type { EnvironmentScope } from "~/services/dashboardAuth.server";
 import type { Runtime } from "~/services/runtime.server";
+import { runPacketForDisplay } from "./offloadedPacket.server";
 import { durationBetween, packet, runErrorBlock, timestamp, type Packet, type Timestamp } from "./format";
 import { batchPath, envPath, runPath } from "./paths";
 import { findRunForDashboard } from "./runSource.server";
@@ -61,7 +62,7 @@ function runLink(scope: EnvironmentScope, label: string, internalId: string | nu
 
 /** The run page: the run row shaped for reading, its execution snapshots and what it waits on. Null when not in this environment. */
 export async function presentRunDetail(
-  runtime: Pick<Runtime, "runStore">,
+  runtime: Pick<Runtime, "runStore" | "packets">,
   scope: EnvironmentScope,
   friendlyId: string,
   now: Date = new Date()
@@ -124,8 +125,8 @@ export async function presentRunDetail(
         : { label: "Replayed from", value: null },
     ],
     tags: run.runTags.map((tag) => ({ tag, href: `${base}/runs?tag=${encodeURIComponent(tag)}` })),
-    payload: packet(run.payload, run.payloadType),
-    output: packet(run.output, run.outputType),
+    payload: await runPacketForDisplay(runtime.packets, run, "payload"),
+    output: await runPacketForDisplay(runtime.packets, run, "output"),
     error: runErrorBlock(run.error),
     metadata: packet(run.metadata, run.metadataType),
     snapshots: snapshots.map((s, i): SnapshotRow => ({

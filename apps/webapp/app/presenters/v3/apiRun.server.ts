@@ -93,7 +93,7 @@ export function batchFriendlyIdOf(run: TaskRun): string | null {
 
 /** GET /api/v3/runs/{id} (and the reschedule response): the full run object with related runs. */
 export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof RetrieveRunResponse> & { isBuffered?: true }> {
-  const { runStore, prisma } = getRuntime();
+  const { runStore, prisma, packets } = getRuntime();
   const relatedIds = [run.parentTaskRunId, run.rootTaskRunId].filter((id): id is string => Boolean(id));
   const scheduleId = scheduleIdOfRunKey(run.idempotencyKey);
   const [related, children, schedule] = await Promise.all([
@@ -110,6 +110,8 @@ export async function presentRetrievedRun(run: ApiRun): Promise<z.output<typeof 
     ...relatedFields(run),
     payload: stored ? undefined : packetJsonView(run.payload, run.payloadType),
     output: run.status === "COMPLETED_SUCCESSFULLY" && run.outputType !== "application/store" ? packetJsonView(run.output, run.outputType) : undefined,
+    payloadPresignedUrl: stored ? packets.runPacketUrl(run, "payload") : undefined,
+    outputPresignedUrl: run.status === "COMPLETED_SUCCESSFULLY" ? packets.runPacketUrl(run, "output") : undefined,
     error: runErrorForApi(run.error),
     schedule: schedule
       ? {

@@ -92,6 +92,7 @@ export function synthesiseTaskRun(entry: BufferEntry, trigger: ParsedBufferedTri
     seedMetadata: str(trigger.metadata),
     seedMetadataType: str(trigger.metadataType) ?? "application/json",
     runTags: [...(trigger.tags ?? [])],
+    bulkActionGroupIds: [],
     annotations: (trigger.annotations as never) ?? null,
     createdAt,
     updatedAt: trigger.cancelledAt ?? createdAt,

@@ -40,6 +40,8 @@ export type CascadeCleanupDeps = {
   /** A connection addressing the same keys as the engine's run queue; without it step 7 is skipped. */
   redis?: Pick<Redis, "del" | "zrem">;
   logger: Logger;
+  /** Offloaded payloads and outputs of the environments (either object store); without it they stay. */
+  packets?: { deleteEnvironments(environmentIds: string[]): Promise<number> };
   /** Rows per statement in the run-data deletes. Default 1,000. */
   chunkSize?: number;
 };
@@ -52,6 +54,8 @@ export type CascadeCleanupResult = {
   /** Run-queue messages acknowledged (queued or in flight). */
   queueMessagesAcknowledged: number;
   queueKeysDeleted: number;
+  /** Packet objects deleted (chunks in Postgres, objects in S3), both passes. */
+  packetsDeleted: number;
   controlPlane: { projects: number; environments: number };
 };
 
@@ -63,6 +67,7 @@ export function cascadeCleanupDeps(runtime: Runtime): CascadeCleanupDeps {
     resolver: runtime.resolver,
     engine: runtime.engine,
     redis: runtime.redis,
+    packets: runtime.packets,
     logger: runtime.logger.child({ component: "cascade-cleanup" }),
   };
 }
@@ -104,6 +109,7 @@ async function cascade(
     runData: { byDatabase: {}, total: zeroCounts() },
     queueMessagesAcknowledged: 0,
     queueKeysDeleted: 0,
+    packetsDeleted: 0,
     controlPlane: { projects: 0, environments: 0 },
   };
   const queues = new Map<string, Set<string>>(); // envId → queue names seen
@@ -137,6 +143,7 @@ async function cascade(
       },
     });
     mergeCounts(result.runData, deleted);
+    if (deps.packets) result.packetsDeleted += await deps.packets.deleteEnvironments(environmentIds);
   };
 
   await sweep("first");
@@ -157,6 +164,7 @@ async function cascade(
     byDatabase: result.runData.byDatabase,
     queueMessagesAcknowledged: result.queueMessagesAcknowledged,
     queueKeysDeleted: result.queueKeysDeleted,
+    packetsDeleted: result.packetsDeleted,
     controlPlane: result.controlPlane,
   });
   return result;

@@ -22,12 +22,11 @@ function positionOf(cursor: string | undefined, name: string) {
 }
 
 /** Filters → a Prisma where over TaskRun; `null` when a filter can match nothing here (no such column). */
-function whereFor(filters: ListRunsFilters, now: Date): RunTablesPrisma.TaskRunWhereInput | null {
-  // Runs never carry a bulk action yet: such a filter matches nothing.
-  if (filters.bulkActionId) return null;
+export function runListWhere(filters: ListRunsFilters, now: Date): RunTablesPrisma.TaskRunWhereInput | null {
   const and: RunTablesPrisma.TaskRunWhereInput[] = [];
   // A schedule's runs carry its idempotency key prefix (schedule:<id>:<tick>).
   if (filters.scheduleId) and.push({ idempotencyKey: { startsWith: scheduleRunsKeyPrefix(filters.scheduleId) } });
+  if (filters.bulkActionId) and.push({ bulkActionGroupIds: { has: filters.bulkActionId } });
   if (filters.statuses) and.push({ status: { in: toInternalRunStatuses(filters.statuses) } });
   if (filters.taskIdentifiers) and.push({ taskIdentifier: { in: filters.taskIdentifiers } });
   if (filters.versions) and.push({ taskVersion: { in: filters.versions } });
@@ -63,7 +62,7 @@ export async function listRunsForApi(environments: ListItemEnvironment[], filter
   if (filters.after && filters.before) throw new ValidationError("page[after] and page[before] cannot be combined");
   const after = positionOf(filters.after, "page[after]");
   const before = positionOf(filters.before, "page[before]");
-  const where = whereFor(filters, new Date());
+  const where = runListWhere(filters, new Date());
   if (where === null || environments.length === 0) return { data: [], pagination: {} };
 
   const { runStore } = getRuntime();

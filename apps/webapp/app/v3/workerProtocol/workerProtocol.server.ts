@@ -138,11 +138,16 @@ export async function startAttempt(
   environment: WorkerEnvironment,
   request: Request,
   params: RouteParams
-): Promise<{ snapshotId: string; execution: WorkerTaskRunExecutionInput }> {
+): Promise<{ snapshotId: string; execution: WorkerTaskRunExecutionInput; envVars: Record<string, string> }> {
   await readWorkerBody(request, EmptyBody);
   const ref = await requireRunInEnvironment(environment, params);
-  const started = await staleOrUnknown(ref, () => getRuntime().engine.startRunAttempt(ref.runId, ref.snapshotId));
-  return { snapshotId: started.snapshotFriendlyId, execution: presentExecution(started.execution) };
+  const { engine, envVars } = getRuntime();
+  const started = await staleOrUnknown(ref, () => engine.startRunAttempt(ref.runId, ref.snapshotId));
+  return {
+    snapshotId: started.snapshotFriendlyId,
+    execution: presentExecution(started.execution),
+    envVars: await envVars.valuesForEnvironment(environment.id),
+  };
 }
 
 function presentExecution(execution: ExecutionContext): WorkerTaskRunExecutionInput {

@@ -12,3 +12,5 @@ export * from "./packets.js";
 export * from "./nulCharacters.js";
 export * from "./schedules.js";
 export * from "./machinePresets.js";
+export * from "./envvars.js";
+export * from "./bulkActions.js";
