@@ -62,15 +62,15 @@ export function requireParam(params: Record<string, string | undefined>, name: s
 }
 
 /**
- * The raw body as text, refusing more than `maxBytes` (413) without buffering it all: the declared
+ * The raw body, refusing more than `maxBytes` (413) without buffering it all: the declared
  * Content-Length is checked first, then the stream is counted as it is read.
  */
-export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Buffer> {
   // The rest of the body is never read: the connection must not be reused.
   const tooLarge = () => withResponseFields(new PayloadTooLargeError(ErrorMessage.bodyTooLarge), { headers: { connection: "close" } });
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  if (!request.body) return "";
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -84,7 +84,12 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** {@link readBodyBytes} as UTF-8 text. */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  return (await readBodyBytes(request, maxBytes)).toString("utf8");
 }
 
 /**

@@ -23,6 +23,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
   const { mollifier } = runtime;
   runtime.backgroundWorkers.register(mollifier.drainerWorker, { enabled: mollifier.config.drainer.enabled });
   runtime.backgroundWorkers.register(mollifier.staleSweepWorker, { enabled: mollifier.config.staleSweep.enabled });
+  runtime.backgroundWorkers.register(runtime.events.retention);
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
 }

@@ -13,6 +13,7 @@ import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.ser
 import { setupMetrics } from "~/services/metrics.server";
 import { mollifierConfigFromEnv } from "~/v3/mollifier/config.server";
 import { createMollifier, type Mollifier } from "~/v3/mollifier/mollifier.server";
+import { createRunEvents, type RunEvents } from "~/v3/events/runEvents.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -35,6 +36,8 @@ export type Runtime = {
   backgroundWorkers: BackgroundWorkerRegistry;
   /** The burst buffer: gate, buffer, drainer and stale sweep (v3/mollifier). */
   mollifier: Mollifier;
+  /** Run traces: events store, OTLP ingest, engine lifecycle spans, retention (v3/events). */
+  events: RunEvents;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -78,6 +81,15 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     mintKind: runOps.mintKind,
   });
 
+  const events = createRunEvents({
+    env,
+    runOpsDatabaseUrl: runOps.runOpsDatabaseUrl,
+    splitEnabled: runOps.splitEnabled,
+    runStore: runStore.store,
+    engine,
+    logger: logger.child({ component: "run-events" }),
+  });
+
   let closing: Promise<void> | null = null;
   return {
     env,
@@ -90,6 +102,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     engine,
     backgroundWorkers: registry,
     mollifier,
+    events,
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
@@ -98,6 +111,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
           runStore.close(),
           closeRedis(redis),
           mollifier.close(),
+          events.close(),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });
