@@ -234,8 +234,9 @@ export class EngineSpanRecorder {
   }
 }
 
+/** Whole seconds from 1 s up (the worker computes the wake-up time a moment before the waitpoint exists). */
 function formatSeconds(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)}s` : `${Math.max(0, Math.round(ms))}ms`;
+  return ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${Math.max(0, Math.round(ms))}ms`;
 }
 
 type DescribedError = { type: string; message: string; stack?: string };
