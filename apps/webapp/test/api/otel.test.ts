@@ -25,7 +25,7 @@ async function post(server: TestServer, signal: "logs" | "traces", body: Buffer 
   const res = await fetch(`${server.baseUrl}/otel/v1/${signal}`, {
     method: "POST",
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-    body,
+    body: typeof body === "string" ? body : new Uint8Array(body),
   });
   const buffer = Buffer.from(await res.arrayBuffer());
   return { status: res.status, buffer, json: () => JSON.parse(buffer.toString("utf8")) };
