@@ -113,19 +113,8 @@ function decodeProtobuf(signal: OtlpSignal, raw: Buffer): unknown {
 
 // ---- OTLP/JSON structure (protobuf objects are converted to the same form) ----
 
-const AnyValue: z.ZodType<unknown> = z.lazy(() =>
-  z
-    .object({
-      stringValue: z.string().optional(),
-      boolValue: z.boolean().optional(),
-      intValue: z.union([z.string(), z.number()]).optional(),
-      doubleValue: z.union([z.number(), z.string()]).optional(),
-      bytesValue: z.string().optional(),
-      arrayValue: z.object({ values: z.array(AnyValue).optional() }).optional(),
-      kvlistValue: z.object({ values: z.array(KeyValue).optional() }).optional(),
-    })
-    .passthrough()
-);
+// AnyValue is checked while it is converted (anyValue below): a recursive zod schema costs more than the rest of the decode.
+const AnyValue = z.record(z.unknown());
 const KeyValue = z.object({ key: z.string(), value: AnyValue.optional() });
 const KeyValues = z.array(KeyValue).optional();
 const Nanos = z.union([z.string().regex(/^\d+$/, "expected unix nanoseconds"), z.number().int().nonnegative()]).optional();
@@ -256,13 +245,22 @@ function toAttributes(list: Array<{ key: string; value?: unknown }> | undefined)
 }
 
 function anyValue(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) throw new ValidationError("Invalid OTLP AnyValue: expected an object");
   const v = value as Record<string, unknown>;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.stringValue !== undefined) return String(v.stringValue);
+  if (v.boolValue !== undefined) return v.boolValue === true;
   if (v.intValue !== undefined) return Number(v.intValue);
   if (v.doubleValue !== undefined) return Number(v.doubleValue);
-  if (v.bytesValue !== undefined) return v.bytesValue;
-  if (v.arrayValue !== undefined) return ((v.arrayValue as { values?: unknown[] }).values ?? []).map(anyValue);
-  if (v.kvlistValue !== undefined) return toAttributes((v.kvlistValue as { values?: Array<{ key: string; value?: unknown }> }).values);
+  if (v.bytesValue !== undefined) return String(v.bytesValue);
+  if (v.arrayValue !== undefined) {
+    const values = (v.arrayValue as { values?: unknown } | null)?.values ?? [];
+    if (!Array.isArray(values)) throw new ValidationError("Invalid OTLP arrayValue: values must be an array");
+    return values.map(anyValue);
+  }
+  if (v.kvlistValue !== undefined) {
+    const values = (v.kvlistValue as { values?: unknown } | null)?.values ?? [];
+    if (!Array.isArray(values) || values.some((kv) => typeof kv?.key !== "string")) throw new ValidationError("Invalid OTLP kvlistValue");
+    return toAttributes(values as Array<{ key: string; value?: unknown }>);
+  }
   return null;
 }

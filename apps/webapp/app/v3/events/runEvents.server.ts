@@ -33,7 +33,7 @@ export function createRunEvents(deps: {
     poolSize: Math.max(2, Math.ceil(env.DATABASE_POOL_SIZE / 2)),
     retentionDays: env.EVENT_RETENTION_DAYS,
     batchSize: env.EVENT_INGEST_BATCH_SIZE,
-    flushIntervalMs: 100,
+    flushIntervalMs: 25,
     maxPending: env.EVENT_INGEST_MAX_PENDING,
   });
   const ingest = new OtlpIngestService({ store, attribution: new RunAttribution(deps.runStore), retentionDays: env.EVENT_RETENTION_DAYS });
