@@ -89,7 +89,9 @@ describe.each([{ split: false }, { split: true }])("run traces (split: $split)",
     expect(String(attempt1.data.events?.[0]?.attributes["exception.stacktrace"])).toContain("traces.e2e.test.ts");
     expect(attempt2.data.isError).toBe(false);
     expect(messages).toContain("Queued");
-    expect(messages.some((m) => m.startsWith("Retry delay before attempt 2"))).toBe(true);
+    const retry = spans.find((s) => s.data.message === "Retry delay before attempt 2")!;
+    expect(retry.data.isPartial).toBe(false);
+    expect(retry.data.properties).toMatchObject({ "retry.attempt": 2, "retry.delay_ms": expect.any(Number), "retry.at": expect.any(String) });
 
     // every log line, under the attempt that wrote it
     const logs = spans.filter((s) => s.data.level !== "TRACE");

@@ -42,6 +42,8 @@ const MS_NS = 1_000_000n;
 export class EngineSpanRecorder {
   /** Start time of attempts in flight on this instance (a restart falls back to the stored partial span). */
   private readonly attemptStarts = new Map<string, Date>();
+  /** Failures waiting for their retry (the delay span closes when the next attempt starts). */
+  private readonly retries = new Map<string, { failedAt: Date; retryAt: Date }>();
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly deps: { eventBus: EngineEventBus; runStore: RunStore; store: EventStore; logger: Logger }) {}
@@ -94,7 +96,7 @@ export class EngineSpanRecorder {
   private async onAttemptStarted(runId: string, attemptNumber: number, time: Date): Promise<void> {
     const run = await this.run(runId);
     if (!run) return;
-    this.attemptStarts.set(`${runId}:${attemptNumber}`, time);
+    remember(this.attemptStarts, `${runId}:${attemptNumber}`, time);
     const spans: SpanRecord[] = [];
     if (attemptNumber === 1) {
       spans.push(
@@ -110,6 +112,11 @@ export class EngineSpanRecorder {
           attributes: { queue: run.queue },
         })
       );
+    }
+    const retry = this.retries.get(`${runId}:${attemptNumber}`);
+    if (retry) {
+      this.retries.delete(`${runId}:${attemptNumber}`);
+      spans.push(this.retrySpan(run, attemptNumber, retry.failedAt, time, retry.retryAt, false));
     }
     spans.push(this.attemptSpan(run, attemptNumber, time, time, { isPartial: true }));
     await this.write(run, spans);
@@ -146,24 +153,29 @@ export class EngineSpanRecorder {
     const start = await this.attemptStart(run, attemptNumber, time);
     const spans = [this.attemptSpan(run, attemptNumber, start, time, { error })];
     if (retryAt) {
-      spans.push(
-        this.span(run, {
-          spanId: retrySpanId(run.friendlyId, attemptNumber + 1),
-          parentSpanId: run.spanId,
-          name: `Retry delay before attempt ${attemptNumber + 1}`,
-          kind: "retry",
-          startTime: time,
-          durationNs: BigInt(Math.max(0, retryAt.getTime() - time.getTime())) * MS_NS,
-          isError: false,
-          isPartial: false,
-          attributes: { "retry.delay_ms": Math.max(0, retryAt.getTime() - time.getTime()), "retry.at": retryAt.toISOString(), "retry.attempt": attemptNumber + 1 },
-        })
-      );
+      // partial until the next attempt starts: the real delay includes the wait for a slot
+      remember(this.retries, `${runId}:${attemptNumber + 1}`, { failedAt: time, retryAt });
+      spans.push(this.retrySpan(run, attemptNumber + 1, time, retryAt, retryAt, true));
     }
     await this.write(run, spans);
   }
 
+  private retrySpan(run: RunFacts, nextAttempt: number, failedAt: Date, end: Date, retryAt: Date, isPartial: boolean): SpanRecord {
+    return this.span(run, {
+      spanId: retrySpanId(run.friendlyId, nextAttempt),
+      parentSpanId: run.spanId,
+      name: `Retry delay before attempt ${nextAttempt}`,
+      kind: "retry",
+      startTime: failedAt,
+      durationNs: BigInt(Math.max(0, end.getTime() - failedAt.getTime())) * MS_NS,
+      isError: false,
+      isPartial,
+      attributes: { "retry.delay_ms": Math.max(0, retryAt.getTime() - failedAt.getTime()), "retry.at": retryAt.toISOString(), "retry.attempt": nextAttempt },
+    });
+  }
+
   private async onFinished(runId: string, attemptNumber: number | null, time: Date, error: TaskRunErrorShape | null, cancelled: boolean): Promise<void> {
+    this.retries.delete(`${runId}:${(attemptNumber ?? 0) + 1}`);
     const run = await this.run(runId);
     if (!run) return;
     const spans: SpanRecord[] = [];
@@ -232,6 +244,13 @@ export class EngineSpanRecorder {
       ]);
     }
   }
+}
+
+/** In-flight facts of this instance; bounded, since another instance may see a run's next event. */
+const MAX_REMEMBERED = 10_000;
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_REMEMBERED) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 /** Whole seconds from 1 s up (the worker computes the wake-up time a moment before the waitpoint exists). */
