@@ -1,5 +1,9 @@
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
+import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
@@ -117,6 +121,36 @@ describe.each(MODES)("OTLP receiver ($mode)", ({ split }) => {
     const trace = await api(server, "GET", `/api/v1/runs/${runId}/trace`);
     expect(trace.status).toBe(200);
     expect(trace.body.trace.rootSpan).toMatchObject({ runId, data: { message: "otel-target", isPartial: true } });
+  });
+
+  test("what OpenTelemetry's own SDK exporters send (trigger.dev's task runtime uses them) is stored, JSON and protobuf", async () => {
+    const runId = await trigger("otel-sdk");
+    const resource = resourceFromAttributes({ "ctx.run.id": runId, "service.name": "task" });
+    const spans = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer("test");
+    const span = tracer.startSpan("sdk span", { attributes: { "ctx.attempt.number": 1, ratio: 0.5, list: ["a", "b"] } });
+    span.setStatus({ code: 2, message: "failed" });
+    span.end();
+    const logs = new InMemoryLogRecordExporter();
+    new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor(logs)] })
+      .getLogger("test")
+      .emit({ severityNumber: 13, severityText: "WARN", body: "sdk warning", attributes: { k: "v" } });
+
+    const sends: Array<[signal: "logs" | "traces", body: Uint8Array | undefined, type: string]> = [
+      ["traces", JsonTraceSerializer.serializeRequest(spans.getFinishedSpans()), "application/json"],
+      ["traces", ProtobufTraceSerializer.serializeRequest(spans.getFinishedSpans()), "application/x-protobuf"],
+      ["logs", JsonLogsSerializer.serializeRequest(logs.getFinishedLogRecords()), "application/json"],
+      ["logs", ProtobufLogsSerializer.serializeRequest(logs.getFinishedLogRecords()), "application/x-protobuf"],
+    ];
+    for (const [signal, body, type] of sends) {
+      expect((await post(server, signal, Buffer.from(body!), { "content-type": type })).status).toBe(200);
+    }
+    const events = (await api(server, "GET", `/api/v1/runs/${runId}/events`)).body.events as Array<{ message: string; level: string; isError: boolean; properties: Record<string, unknown> }>;
+    const stored = events.filter((e) => e.message === "sdk span");
+    expect(stored.length).toBe(1); // the same span twice: one version kept
+    expect(stored[0]).toMatchObject({ isError: true, properties: { ratio: 0.5, list: ["a", "b"], "ctx.attempt.number": 1 } });
+    const warnings = events.filter((e) => e.message === "sdk warning");
+    expect(warnings.map((w) => w.level)).toEqual(["WARN", "WARN"]);
   });
 
   test("bad bodies are 400, a wrong or missing key 401, an unknown media type 415; nothing is stored", async () => {

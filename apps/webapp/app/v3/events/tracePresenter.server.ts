@@ -115,7 +115,13 @@ export async function loadTraceNodes(
     truncated ||= logs.length >= TRACE_LOG_LIMIT;
     nodes = nodes.concat(logs.map(logNode));
   }
-  return { root, nodes: subtree(root, nodes), truncated };
+  return { root, nodes: subtree(root, adoptOrphans(run.friendlyId, root, nodes)), truncated };
+}
+
+/** A record of this run whose parent is not in the trace (e.g. its attempt span is not written yet) hangs under the run. */
+function adoptOrphans(runId: string, root: TraceNode, nodes: TraceNode[]): TraceNode[] {
+  const ids = new Set(nodes.map((n) => n.id));
+  return nodes.map((n) => (n !== root && n.runId === runId && (!n.parentId || !ids.has(n.parentId)) ? { ...n, parentId: root.id } : n));
 }
 
 function subtree(root: TraceNode, nodes: TraceNode[]): TraceNode[] {
