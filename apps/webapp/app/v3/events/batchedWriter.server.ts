@@ -17,17 +17,19 @@ export type BatchedWriterOptions<T> = {
   flushIntervalMs: number;
   /** Items queued (not yet committed) above which `write` refuses. */
   maxPending: number;
+  /** Flushes in flight at once (each its own connection). Default 2. */
+  concurrency?: number;
 };
 
 /**
- * Collects items from many concurrent callers into batches: one flush in flight at a time, each
+ * Collects items from many concurrent callers into batches (at most `concurrency` flushes in flight), each
  * caller's promise settles when the batch holding its items commits (or fails).
  */
 export class BatchedWriter<T> {
   private queue: Pending<T>[] = [];
   private queuedItems = 0;
   private inFlightItems = 0;
-  private flushing: Promise<void> | null = null;
+  private readonly flushing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -48,14 +50,19 @@ export class BatchedWriter<T> {
     });
   }
 
+  private get canFlush(): boolean {
+    return this.flushing.size < (this.options.concurrency ?? 2);
+  }
+
   private schedule(): void {
-    if (this.flushing) return;
-    if (this.queuedItems >= this.options.batchSize) {
+    if (!this.canFlush) return;
+    if (this.queuedItems >= this.options.batchSize || this.flushing.size > 0) {
+      // a full batch, or a flush already running (its latency is the batching window): write now
       this.startFlush();
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
-        if (!this.flushing) this.startFlush();
+        if (this.canFlush) this.startFlush();
       }, this.options.flushIntervalMs);
     }
   }
@@ -74,27 +81,28 @@ export class BatchedWriter<T> {
     }
     if (batch.length === 0) return;
     this.queuedItems -= count;
-    this.inFlightItems = count;
-    this.flushing = this.options
+    this.inFlightItems += count;
+    const flush: Promise<void> = this.options
       .flush(batch.flatMap((p) => p.items))
       .then(
         () => batch.forEach((p) => p.resolve()),
         (error) => batch.forEach((p) => p.reject(error))
       )
       .finally(() => {
-        this.inFlightItems = 0;
-        this.flushing = null;
+        this.inFlightItems -= count;
+        this.flushing.delete(flush);
         // what arrived during this flush has waited long enough: write it now
-        if (this.queue.length > 0) this.startFlush();
+        if (this.queue.length > 0 && this.canFlush) this.startFlush();
       });
+    this.flushing.add(flush);
   }
 
   /** Flushes what is queued, then refuses new writes. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || this.queue.length > 0) {
-      if (!this.flushing) this.startFlush();
-      await this.flushing;
+    while (this.flushing.size > 0 || this.queue.length > 0) {
+      if (this.queue.length > 0 && this.canFlush) this.startFlush();
+      await Promise.race(this.flushing);
     }
   }
 }
