@@ -18,7 +18,7 @@ export async function loadRunTraceForApi(runtime: Runtime, auth: ApiAuthenticati
   const traced: TracedRun = run;
   const residency = runtime.runStore.residencyOf(run.id);
   const trace = await loadTraceNodes(runtime.events.store, residency, traced, options);
-  return { run: traced, ...trace };
+  return { run: traced, isBuffered: run.isBuffered === true, ...trace };
 }
 
 export function spanNotFound(): NotFoundError {
