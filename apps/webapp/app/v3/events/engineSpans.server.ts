@@ -34,7 +34,7 @@ const RUN_SELECT = {
 const MS_NS = 1_000_000n;
 
 /**
- * The engine's own spans, so every run has a trace without user logs: queued → first attempt, each
+ * The engine's own spans, so every run has a trace without user logs: queued → dequeued, each
  * attempt (outcome, error with stack), each wait (waited-on run, batch, token or duration), each retry
  * delay, and the run itself. Built from the engine's event bus (no engine internals); written through
  * the events store beside the run.
@@ -51,6 +51,7 @@ export class EngineSpanRecorder {
   start(): void {
     const bus = this.deps.eventBus;
     this.unsubscribe.push(
+      bus.on("runStatusChanged", (e) => (e.run.status === "DEQUEUED" ? this.guard(() => this.onDequeued(e.run.id, e.time)) : undefined)),
       bus.on("runAttemptStarted", (e) => this.guard(() => this.onAttemptStarted(e.run.id, e.run.attemptNumber, e.time))),
       bus.on("runAttemptFailed", (e) => this.guard(() => this.onAttemptFailed(e.run.id, e.run.attemptNumber, e.run.error, e.time, e.retryAt))),
       bus.on("runSucceeded", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, null, false))),
@@ -93,26 +94,34 @@ export class EngineSpanRecorder {
     return this.deps.store.write(this.deps.runStore.residencyOf(run.id), { spans });
   }
 
+  /** The first dequeue closes the time the run spent queued (a retry's requeue is its retry delay). */
+  private async onDequeued(runId: string, time: Date): Promise<void> {
+    const run = (await this.deps.runStore.findRun({ id: runId }, { ...RUN_SELECT, queuedAt: true })) as (RunFacts & { queuedAt: Date | null }) | null;
+    if (!run) return;
+    // the run's attempt number may already have moved on when this runs: the stored span tells a retry apart
+    const residency = this.deps.runStore.residencyOf(run.id);
+    if (await this.deps.store.findSpan(residency, run.friendlyId, queuedSpanId(run.friendlyId))) return;
+    const start = run.queuedAt ?? run.createdAt;
+    await this.write(run, [
+      this.span(run, {
+        spanId: queuedSpanId(run.friendlyId),
+        parentSpanId: run.spanId,
+        name: "Queued",
+        kind: "queued",
+        startTime: start,
+        durationNs: BigInt(Math.max(0, time.getTime() - start.getTime())) * MS_NS,
+        isError: false,
+        isPartial: false,
+        attributes: { queue: run.queue },
+      }),
+    ]);
+  }
+
   private async onAttemptStarted(runId: string, attemptNumber: number, time: Date): Promise<void> {
     const run = await this.run(runId);
     if (!run) return;
     remember(this.attemptStarts, `${runId}:${attemptNumber}`, time);
     const spans: SpanRecord[] = [];
-    if (attemptNumber === 1) {
-      spans.push(
-        this.span(run, {
-          spanId: queuedSpanId(run.friendlyId),
-          parentSpanId: run.spanId,
-          name: "Queued",
-          kind: "queued",
-          startTime: run.createdAt,
-          durationNs: BigInt(Math.max(0, time.getTime() - run.createdAt.getTime())) * MS_NS,
-          isError: false,
-          isPartial: false,
-          attributes: { queue: run.queue },
-        })
-      );
-    }
     const retry = this.retries.get(`${runId}:${attemptNumber}`);
     if (retry) {
       this.retries.delete(`${runId}:${attemptNumber}`);
