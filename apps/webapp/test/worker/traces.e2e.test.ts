@@ -123,8 +123,38 @@ describe.each([{ split: false }, { split: true }])("run traces (split: $split)",
     const events = await get(`/api/v1/runs/${runId}/events`);
     expect(events.body.events.map((e: { message: string }) => e.message)).toEqual(expect.arrayContaining(["parent says hello", "trace-child", "Attempt 1", "Attempt 2"]));
 
-    // another environment's key does not see this run
+    // another environment's key does not see this run (its trace, spans and events)
     expect((await get(`/api/v1/runs/${runId}/trace`, server.prodSecretKey)).status).toBe(404);
     expect((await get(`/api/v1/runs/${runId}/spans/${attempt2.id}`, server.prodSecretKey)).status).toBe(404);
+  });
+
+  test("a wait shows in the trace while the run waits, and closes when the token completes", async () => {
+    let tokenId!: (id: string) => void;
+    const token = new Promise<string>((resolve) => (tokenId = resolve));
+    const approval = task({
+      id: "trace-approval",
+      run: async () => {
+        const created = await wait.createToken({ timeout: "1m" });
+        tokenId(created.id);
+        await wait.forToken(created);
+        return "approved";
+      },
+    });
+    await h.startWorker({ tasks: [approval] });
+    const runId = await h.trigger("trace-approval", {});
+    const id = await token;
+    await h.waitForExecutionStatus(runId, "EXECUTING_WITH_WAITPOINTS");
+    const waiting = await traceWhen(runId, (all) => all.some((s) => s.data.message === `Wait for token ${id}`));
+    expect(waiting.root.data.isPartial).toBe(true);
+    expect(waiting.spans.find((s) => s.data.message === `Wait for token ${id}`)).toMatchObject({ data: { isPartial: true, properties: { "wait.token.id": id } } });
+
+    const res = await fetch(`${h.apiUrl}/api/v1/waitpoints/tokens/${id}/complete`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.devSecretKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ data: { ok: true } }),
+    });
+    expect(res.status).toBe(200);
+    await h.waitForStatus(runId, FINAL_STATUSES);
+    await traceWhen(runId, (all) => !all[0]!.data.isPartial && all.some((s) => s.data.message === `Wait for token ${id}` && !s.data.isPartial));
   });
 });

@@ -1,5 +1,5 @@
 import type { EngineEventBus, TaskRunErrorShape } from "@internal/run-engine";
-import type { RunStore } from "@internal/run-store";
+import { engineStore, type RunStore, type Waitpoint } from "@internal/run-store";
 import { toFriendlyId } from "@runplane/core";
 import { attemptSpanId, queuedSpanId, retrySpanId, waitSpanId } from "@runplane/core/traces";
 import type { Logger } from "~/services/logger.server";
@@ -58,6 +58,9 @@ export class EngineSpanRecorder {
       bus.on("runFailed", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, e.run.error, false))),
       bus.on("runCancelled", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, e.run.error, true))),
       bus.on("runExpired", (e) => this.guard(() => this.onFinished(e.run.id, null, e.time, { type: "STRING_ERROR", raw: "Run expired (TTL)" }, true))),
+      bus.on("executionSnapshotCreated", (e) =>
+        e.snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS" ? this.guard(() => this.onBlocked(e.run.id, e.time)) : undefined
+      ),
       bus.on("waitpointCompleted", (e) => this.guard(() => this.onWaitpointCompleted(e.waitpoint.id, e.blockedRunIds, e.time)))
     );
   }
@@ -211,12 +214,30 @@ export class EngineSpanRecorder {
     await this.write(run, spans);
   }
 
+  /** A run blocked on waitpoints: each pending wait shows at once, as a partial span (closed on completion). */
+  private async onBlocked(runId: string, time: Date): Promise<void> {
+    const run = (await this.deps.runStore.findRun({ id: runId }, { ...RUN_SELECT, attemptNumber: true })) as (RunFacts & { attemptNumber: number | null }) | null;
+    if (!run) return;
+    const edges = await engineStore.listBlockingEdges(this.deps.runStore, run.id);
+    const pending = edges.filter((e) => e.waitpoint.status === "PENDING");
+    if (pending.length > 0) await this.write(run, pending.map((e) => this.waitSpan(run, e.waitpoint, time, true)));
+  }
+
   private async onWaitpointCompleted(waitpointId: string, blockedRunIds: string[], time: Date): Promise<void> {
     if (blockedRunIds.length === 0) return;
     const waitpoint = await this.deps.runStore.findWaitpoint({ id: waitpointId });
     if (!waitpoint) return;
+    for (const blockedRunId of blockedRunIds) {
+      const run = (await this.deps.runStore.findRun({ id: blockedRunId }, { ...RUN_SELECT, attemptNumber: true })) as (RunFacts & { attemptNumber: number | null }) | null;
+      if (!run) continue;
+      await this.write(run, [this.waitSpan(run, waitpoint, waitpoint.completedAt ?? time, false)]);
+    }
+  }
+
+  /** A wait of `run` on `waitpoint`, named by what it waits for, under the attempt that waits. */
+  private waitSpan(run: RunFacts & { attemptNumber: number | null }, waitpoint: Waitpoint, end: Date, isPartial: boolean): SpanRecord {
     const waitedOn: Record<string, unknown> = { "waitpoint.id": waitpoint.friendlyId, "waitpoint.type": waitpoint.type };
-    let name = "Wait";
+    let name: string;
     if (waitpoint.type === "RUN" && waitpoint.completedByTaskRunId) {
       const child = toFriendlyId("run", waitpoint.completedByTaskRunId);
       waitedOn["wait.run.id"] = child;
@@ -226,7 +247,7 @@ export class EngineSpanRecorder {
       waitedOn["wait.batch.id"] = batch;
       name = `Wait for batch ${batch}`;
     } else if (waitpoint.type === "DATETIME") {
-      const ms = (waitpoint.completedAfter ?? time).getTime() - waitpoint.createdAt.getTime();
+      const ms = (waitpoint.completedAfter ?? end).getTime() - waitpoint.createdAt.getTime();
       waitedOn["wait.duration_ms"] = Math.max(0, ms);
       if (waitpoint.completedAfter) waitedOn["wait.until"] = waitpoint.completedAfter.toISOString();
       name = `Wait ${formatSeconds(ms)}`;
@@ -234,24 +255,17 @@ export class EngineSpanRecorder {
       waitedOn["wait.token.id"] = waitpoint.friendlyId;
       name = `Wait for token ${waitpoint.friendlyId}`;
     }
-    const end = waitpoint.completedAt ?? time;
-    for (const blockedRunId of blockedRunIds) {
-      const run = (await this.deps.runStore.findRun({ id: blockedRunId }, { ...RUN_SELECT, attemptNumber: true })) as (RunFacts & { attemptNumber: number | null }) | null;
-      if (!run) continue;
-      await this.write(run, [
-        this.span(run, {
-          spanId: waitSpanId(run.friendlyId, waitpoint.id),
-          parentSpanId: attemptSpanId(run.friendlyId, Math.max(1, run.attemptNumber ?? 1)),
-          name,
-          kind: "wait",
-          startTime: waitpoint.createdAt,
-          durationNs: BigInt(Math.max(0, end.getTime() - waitpoint.createdAt.getTime())) * MS_NS,
-          isError: waitpoint.outputIsError,
-          isPartial: false,
-          attributes: waitedOn,
-        }),
-      ]);
-    }
+    return this.span(run, {
+      spanId: waitSpanId(run.friendlyId, waitpoint.id),
+      parentSpanId: attemptSpanId(run.friendlyId, Math.max(1, run.attemptNumber ?? 1)),
+      name,
+      kind: "wait",
+      startTime: waitpoint.createdAt,
+      durationNs: BigInt(Math.max(0, end.getTime() - waitpoint.createdAt.getTime())) * MS_NS,
+      isError: !isPartial && waitpoint.outputIsError,
+      isPartial,
+      attributes: waitedOn,
+    });
   }
 }
 
