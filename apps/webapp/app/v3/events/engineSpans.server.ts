@@ -57,7 +57,7 @@ export class EngineSpanRecorder {
       bus.on("runSucceeded", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, null, false))),
       bus.on("runFailed", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, e.run.error, false))),
       bus.on("runCancelled", (e) => this.guard(() => this.onFinished(e.run.id, e.run.attemptNumber, e.time, e.run.error, true))),
-      bus.on("runExpired", (e) => this.guard(() => this.onFinished(e.run.id, null, e.time, { type: "STRING_ERROR", raw: "Run expired (TTL)" }, true))),
+      bus.on("runExpired", (e) => this.guard(() => this.onFinished(e.run.id, null, e.time, { type: "STRING_ERROR", raw: "Run expired (TTL)" }, false))),
       bus.on("executionSnapshotCreated", (e) =>
         e.snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS" ? this.guard(() => this.onBlocked(e.run.id, e.time)) : undefined
       ),
