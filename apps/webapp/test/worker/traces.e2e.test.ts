@@ -1,3 +1,6 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { logger, task, wait } from "@runplane/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { startTestServer, type TestServer } from "../support/testServer";
@@ -122,6 +125,19 @@ describe.each([{ split: false }, { split: true }])("run traces (split: $split)",
     expect(detail.body.triggeredRuns?.map((r: { runId: string }) => r.runId)).toEqual([childRoot.runId]);
     const events = await get(`/api/v1/runs/${runId}/events`);
     expect(events.body.events.map((e: { message: string }) => e.message)).toEqual(expect.arrayContaining(["parent says hello", "trace-child", "Attempt 1", "Attempt 2"]));
+
+    // the published client parses every read with its own schemas (@trigger.dev/core 4.8.3 ApiClient)
+    const coreDir = path.join(path.dirname(createRequire(import.meta.url).resolve("@trigger.dev/sdk/package.json")), "..", "core");
+    const core = await import(pathToFileURL(path.join(coreDir, "dist/esm/v3/index.js")).href);
+    const client = new core.ApiClient(h.apiUrl, server.devSecretKey);
+    const published = await client.retrieveRunTrace(runId);
+    expect(published.trace.rootSpan.children.map((c: { data: { message: string } }) => c.data.message)).toEqual(expect.arrayContaining(["Attempt 1", "Attempt 2"]));
+    expect((await client.retrieveSpan(runId, attempt1.id)).isError).toBe(true);
+    const page = await client.retrieveRunTracePage(runId, { limit: 5 });
+    expect(page.data).toHaveLength(5);
+    expect(page.attemptFailures).toEqual([expect.objectContaining({ attemptNumber: 1, runId })]);
+    expect(page.pagination.next).toBeDefined();
+    expect((await client.listRunEvents(runId)).events.length).toBeGreaterThan(10);
 
     // another environment's key does not see this run (its trace, spans and events)
     expect((await get(`/api/v1/runs/${runId}/trace`, server.prodSecretKey)).status).toBe(404);
