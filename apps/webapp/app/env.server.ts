@@ -165,6 +165,14 @@ export const EnvObjectSchema = z.object({
   BULK_ACTION_WORKER_ENABLED: bool(true),
   /** Runs cancelled or replayed per batch of a bulk action. */
   BULK_ACTION_BATCH_SIZE: int(100, { min: 1, max: 1000 }),
+
+  /** Run traces (spans and logs): day partitions older than this are dropped. */
+  EVENT_RETENTION_DAYS: int(7, { min: 1, max: 3650 }),
+  EVENT_RETENTION_INTERVAL_MS: int(3_600_000, { min: 1_000 }),
+  /** Spans and log records queued for insert above which the OTLP receiver answers 503. */
+  EVENT_INGEST_MAX_PENDING: int(100_000, { min: 100 }),
+  /** Records per multi-row insert. */
+  EVENT_INGEST_BATCH_SIZE: int(5_000, { min: 1, max: 50_000 }),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });

@@ -1,5 +1,6 @@
 import type { WorkerCompletedWaitpoint } from "./protocol.js";
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { OtlpExporter, RecordOwner } from "./otlpExporter.js";
 import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadataStore.js";
 import type { BatchItem, BatchTriggerResult, PublicApi, TriggerOptions, TriggerResult } from "./publicApi.js";
@@ -57,6 +58,8 @@ export interface RunRuntime {
   readonly logger: Logger;
   readonly metadata: MetadataStore;
   readonly api: PublicApi;
+  /** Where console.* lines of this attempt are exported (absent when telemetry export is off). */
+  readonly telemetry?: { exporter: OtlpExporter; owner: RecordOwner };
   waitUntil(date: Date): Promise<void>;
   waitForToken<TOutput>(tokenId: string, timeout?: Date): Promise<WaitTokenResult<TOutput>>;
   /**

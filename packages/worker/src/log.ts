@@ -1,5 +1,7 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogSink = (line: string, level: LogLevel) => void;
+/** Sees every entry, whatever the level (the task logger's OTLP export): message, call fields, child fields. */
+export type LogTap = (level: LogLevel, message: string, fields: Record<string, unknown>, context: Record<string, unknown>) => void;
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -15,7 +17,7 @@ function encodeValue(value: unknown): unknown {
 /** Structured JSON lines, one per entry: `{"time","level","msg",…fields}`. The one logger of the worker. */
 export class Logger {
   constructor(
-    private readonly options: { level: LogLevel; sink: LogSink },
+    private readonly options: { level: LogLevel; sink: LogSink; tap?: LogTap },
     private readonly fields: Record<string, unknown> = {},
   ) {}
 
@@ -32,6 +34,7 @@ export class Logger {
   }
 
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    this.options.tap?.(level, message, fields ?? {}, this.fields);
     if (!this.enabled(level)) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message, ...this.fields };
     for (const [key, value] of Object.entries(fields ?? {})) entry[key] = encodeValue(value);

@@ -13,6 +13,7 @@ import {
 import type { ConcurrencyGate } from "./gate.js";
 import { isAbortError, sleep } from "./http.js";
 import type { Logger } from "./log.js";
+import type { OtlpExporter, RecordOwner } from "./otlpExporter.js";
 import { MetadataStore } from "./metadataStore.js";
 import { serializePacket } from "./packets.js";
 import {
@@ -50,6 +51,8 @@ export type RunExecutionDeps = {
   settings: RunExecutionSettings;
   /** Aborted when the worker's shutdown deadline has passed. */
   forceStopSignal: AbortSignal;
+  /** Exports task logs and attempt spans (absent when telemetry export is off). */
+  exporter?: OtlpExporter;
 };
 
 type InterruptKind = "cancelled" | "maxDuration" | "shutdown";
@@ -246,11 +249,14 @@ export class RunExecution {
       if (seq !== this.attemptSeq || this.finished) throw new AttemptInterruptedError(this.interruption?.kind ?? "cancelled");
     };
     const ctx = this.buildContext(execution, source, current);
+    const owner: RecordOwner = { runId: this.runId, attemptNumber, taskId: execution.task.id };
+    const attemptStart = new Date();
     const runtime: RunRuntime = {
       ctx,
       logger: this.deps.taskLogger.child({ runId: this.runId, taskId: execution.task.id, attempt: attemptNumber }),
       metadata,
       api: this.deps.publicApi,
+      telemetry: this.deps.exporter ? { exporter: this.deps.exporter, owner } : undefined,
       waitUntil: async (date) => (current(), this.waitUntil(date)),
       waitForToken: async (tokenId, timeout) => (current(), this.waitForToken(tokenId, timeout)),
       waitForServerBlock: async (what) => (current(), this.blockAndWait(what, async () => undefined)),
@@ -307,7 +313,19 @@ export class RunExecution {
 
     await this.finalFlush(metadata);
     this.log.info(completion.ok ? "attempt succeeded" : "attempt failed", completion.ok ? {} : { error: completion.error });
+    await this.exportAttemptSpan(owner, source.task.id, attemptStart, result.kind === "error" ? result.error : undefined);
     return { completion, snapshotId };
+  }
+
+  /** The task function's span (with its error and stack), then the attempt's telemetry is sent before completing. */
+  private async exportAttemptSpan(owner: RecordOwner, taskId: string, start: Date, error: unknown): Promise<void> {
+    const exporter = this.deps.exporter;
+    if (!exporter) return;
+    const thrown = error === undefined ? undefined : error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { name: "Error", message: String(error) };
+    exporter.span(owner, `${taskId}.run()`, start, new Date(), thrown);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exporter.flush(), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
   }
 
   private interruptionOutcome(maxDurationSeconds: number | undefined): AttemptOutcome {

@@ -3,6 +3,8 @@ import { ValidationError } from "@runplane/core/errors";
 import { ConcurrencyGate } from "./gate.js";
 import { HttpClient, isAbortError, sleep } from "./http.js";
 import { Logger, stdoutSink, type LogLevel, type LogSink } from "./log.js";
+import { OtlpExporter } from "./otlpExporter.js";
+import { installConsoleExport, taskLogTap } from "./telemetry.js";
 import { WORKER_PROTOCOL_LIMITS } from "./protocol.js";
 import { PublicApi } from "./publicApi.js";
 import { RunExecution, type RunExecutionDeps } from "./runExecution.js";
@@ -33,6 +35,8 @@ export type StartWorkerOptions = {
   logLevel?: LogLevel;
   /** Where log lines go (worker and task logs). Default stdout. */
   logSink?: LogSink;
+  /** Export task logs (logger.*, console.*) and attempt spans to the server's OTLP receiver. Default true. */
+  exportTelemetry?: boolean;
 };
 
 export type RunningWorker = {
@@ -63,6 +67,7 @@ const OptionsSchema = z.object({
   metadataFlushIntervalMs: z.number().int().min(0).max(60_000).default(1_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   logSink: z.function().optional(),
+  exportTelemetry: z.boolean().default(true),
 });
 
 /** Time left for the failure completions after the shutdown deadline. */
@@ -109,7 +114,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const version = settings.version ?? defaultVersion();
   const sink = options.logSink ?? stdoutSink;
   const logger = new Logger({ level: settings.logLevel, sink }, { component: "worker", version });
-  const taskLogger = new Logger({ level: settings.logLevel, sink });
+  const exporter = settings.exportTelemetry
+    ? new OtlpExporter({ apiUrl: settings.apiUrl, secretKey: settings.secretKey, onError: (error) => logger.debug("telemetry export failed", { error }) })
+    : undefined;
+  if (exporter) installConsoleExport();
+  const taskLogger = new Logger({ level: settings.logLevel, sink, tap: exporter ? taskLogTap(exporter) : undefined });
 
   const http = new HttpClient({ apiUrl: settings.apiUrl, secretKey: settings.secretKey });
   const workerApi = new WorkerApi(http);
@@ -142,6 +151,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       finalFlushTimeoutMs: 5_000,
     },
     forceStopSignal: forceStop.signal,
+    exporter,
   };
 
   const dequeueLoop = (async () => {
@@ -207,6 +217,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       const failed = await waitForRuns(FORCE_STOP_GRACE_MS);
       if (!failed) logger.error("some attempts could not be reported before exit", { inFlight: executions.size });
     }
+    await exporter?.close();
     logger.info("worker stopped");
   }
 

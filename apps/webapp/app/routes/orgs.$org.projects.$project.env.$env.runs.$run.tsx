@@ -6,6 +6,7 @@ import { CsrfInput } from "~/components/CsrfInput";
 import { ErrorPage } from "~/components/ErrorPage";
 import { PacketBlock } from "~/components/PacketBlock";
 import { PropertyList } from "~/components/PropertyList";
+import { RunTrace } from "~/components/RunTrace";
 import { BufferedBadge, StatusBadge } from "~/components/StatusBadge";
 import { Time } from "~/components/Time";
 import { useAutoRefresh } from "~/components/useAutoRefresh";
@@ -115,6 +116,7 @@ export default function RunPage() {
           its full history once the buffer drains.
         </div>
       ) : null}
+      <RunTrace tracePath={`${run.runHref}/trace`} />
       <div className="grid-detail">
         <div className="stack">
           <section className="card">

@@ -29,6 +29,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
   runtime.backgroundWorkers.register(bulkActionLoop(runtime.bulkActions, runtime.logger.child({ component: "bulk-actions" })), {
     enabled: runtime.env.BULK_ACTION_WORKER_ENABLED,
   });
+  runtime.backgroundWorkers.register(runtime.events.retention);
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
 }

@@ -19,6 +19,7 @@ import { EnvironmentVariableService } from "~/v3/envvars/environmentVariables.se
 import { SecretBox } from "~/v3/envvars/secretBox.server";
 import type { BulkActionService } from "~/v3/bulkActions/bulkActionService.server";
 import { createBulkActionService } from "~/v3/bulkActions/bulkActionWiring.server";
+import { createRunEvents, type RunEvents } from "~/v3/events/runEvents.server";
 
 /**
  * The long-lived services, built once at boot (after the sentinels) and shared by every request:
@@ -47,6 +48,8 @@ export type Runtime = {
   envVars: EnvironmentVariableService;
   /** Bulk cancel / replay (processed by the "bulk-actions" background loop). */
   bulkActions: BulkActionService;
+  /** Run traces: events store, OTLP ingest, engine lifecycle spans, retention (v3/events). */
+  events: RunEvents;
   /** Releases the pools and connections; background workers must be stopped first. */
   close(): Promise<void>;
 };
@@ -92,6 +95,14 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
   });
 
   const packets = createPacketService(env, runStore.store, runOps.mintKind);
+  const events = createRunEvents({
+    env,
+    runOpsDatabaseUrl: runOps.runOpsDatabaseUrl,
+    splitEnabled: runOps.splitEnabled,
+    runStore: runStore.store,
+    engine,
+    logger: logger.child({ component: "run-events" }),
+  });
 
   let closing: Promise<void> | null = null;
   return {
@@ -108,6 +119,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     packets,
     envVars: new EnvironmentVariableService(prisma, new SecretBox(env.ENCRYPTION_KEY)),
     bulkActions: createBulkActionService({ env, prisma, runStore: runStore.store, redis }),
+    events,
     close: () =>
       (closing ??= (async () => {
         const results = await Promise.allSettled([
@@ -117,6 +129,7 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
           closeRedis(redis),
           mollifier.close(),
           packets.close(),
+          events.close(),
         ]);
         for (const result of results) {
           if (result.status === "rejected") logger.warn("error while closing a connection", { error: result.reason });

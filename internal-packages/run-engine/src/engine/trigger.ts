@@ -1,6 +1,7 @@
 import { type RunCreateData, type TaskRun, assertInheritedResidency, engineStore } from "@internal/run-store";
 import { type MintKind, NotFoundError, UnprocessableError, ValidationError, fromFriendlyId, generateFriendlyId, generateInternalId, toFriendlyId } from "@runplane/core";
-import { createHash } from "node:crypto";
+import { attemptSpanId } from "@runplane/core/traces";
+import { createHash, randomBytes } from "node:crypto";
 import { describeError, jobIds, mintKindOf, randomKey, runIdOf } from "./core.js";
 import { parseDurationMs, ttlToMs, ttlToString } from "./durations.js";
 import { type EngineDeps, EnginePart } from "./enginePart.js";
@@ -168,9 +169,10 @@ export class Triggering extends EnginePart {
       taskIdentifier: input.taskIdentifier,
       payload: input.payload,
       payloadType: input.payloadType ?? "application/json",
-      traceId: input.traceId ?? randomKey(),
-      spanId: input.spanId ?? randomKey().slice(0, 16),
-      parentSpanId: input.parentSpanId ?? null,
+      // A child run joins its parent's trace, under the parent's current attempt span (W3C-shaped ids).
+      traceId: input.traceId ?? parent?.traceId ?? randomBytes(16).toString("hex"),
+      spanId: input.spanId ?? randomBytes(8).toString("hex"),
+      parentSpanId: input.parentSpanId ?? (parent ? attemptSpanId(parent.friendlyId, Math.max(1, parent.attemptNumber ?? 1)) : null),
       isTest: input.isTest ?? false,
       idempotencyKey: input.idempotencyKey ?? null,
       idempotencyKeyExpiresAt: input.idempotencyKey

@@ -36,6 +36,8 @@ export type RunDetailPage = {
   canCancel: boolean;
   canReplay: boolean;
   runsHref: string;
+  /** This run's page (its trace loads from `${runHref}/trace`). */
+  runHref: string;
   overview: Property[];
   timing: Property[];
   execution: Property[];
@@ -91,6 +93,7 @@ export async function presentRunDetail(
     canCancel: !final,
     canReplay: true,
     runsHref: `${base}/runs`,
+    runHref: runPath(scope, run.friendlyId),
     overview: overview(run, scope),
     timing: [
       time("Created", run.createdAt, now),
