@@ -308,9 +308,16 @@ export class WaitpointSystem {
       }));
     }
     const blocked = snapshot;
-    if (pending === 0 && snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
-      const continued = await this.continueLocked(run.id);
-      if (continued.status === "unblocked") snapshot = continued.snapshot;
+    if (snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
+      if (pending > 0) {
+        // After the Postgres transition: a crash in between leaves a waiting run holding slots,
+        // which the repair sweep (queueRepair.ts) releases.
+        this.core.failpoint("block:afterTransition");
+        await this.core.runQueue.releaseConcurrency(run.id, { onWaitpoint: true });
+      } else {
+        const continued = await this.continueLocked(run.id);
+        if (continued.status === "unblocked") snapshot = continued.snapshot;
+      }
     }
     return {
       snapshotId: snapshot.id,
@@ -362,7 +369,7 @@ export class WaitpointSystem {
     await this.completeWaitpoint(waitpointId, error ? { output: error, isError: true } : {}, hintFromWaitpoint(found.row) ?? undefined);
   }
 
-  async continueRunIfUnblocked(runId: string): Promise<"blocked" | "skipped" | "unblocked"> {
+  async continueRunIfUnblocked(runId: string): Promise<"blocked" | "skipped" | "queued" | "unblocked"> {
     try {
       const result = await this.core.lockRun(runId, () => this.continueLocked(runId));
       return result.status;
@@ -376,7 +383,7 @@ export class WaitpointSystem {
   /** Under the run lock. All edges completed and the run waiting → EXECUTING with the completed waitpoints. */
   async continueLocked(
     runId: string
-  ): Promise<{ status: "blocked" | "skipped" } | { status: "unblocked"; snapshot: TaskRunExecutionSnapshot }> {
+  ): Promise<{ status: "blocked" | "skipped" | "queued" } | { status: "unblocked"; snapshot: TaskRunExecutionSnapshot }> {
     const edges = await engineStore.listBlockingEdges(this.core.store, runId);
     if (edges.length === 0) return { status: "skipped" };
     if (edges.some((e) => e.waitpoint.status === "PENDING")) return { status: "blocked" };
@@ -387,6 +394,9 @@ export class WaitpointSystem {
       return { status: "skipped" };
     }
     if (latest.executionStatus !== "EXECUTING_WITH_WAITPOINTS") return { status: "skipped" };
+    // Slots back before the run resumes; with no room it waits at the head of its queue and the
+    // dequeue that hands it out continues it (Dequeueing.lockDequeuedRun).
+    if ((await this.core.runQueue.continueRun(runId)) === "queued") return { status: "queued" };
     const ordered = [...edges].sort(
       (a, b) => (a.batchIndex ?? -1) - (b.batchIndex ?? -1) || a.createdAt.getTime() - b.createdAt.getTime()
     );
