@@ -15,7 +15,8 @@ import {
  * admins as members, project `default`, and its DEVELOPMENT and PRODUCTION environments with keys.
  * BOOTSTRAP_DEV_SECRET_KEY / BOOTSTRAP_PROD_SECRET_KEY pin the secret keys, also on existing envs.
  */
-export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY">;
+export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY"> &
+  Partial<Pick<Env, "DEFAULT_ENV_CONCURRENCY_LIMIT">>;
 
 export type BootstrappedEnvironment = {
   id: string;
@@ -81,6 +82,7 @@ export async function bootstrapInstance(prisma: ControlPlaneClient, env: Bootstr
           organizationId: organization.id,
           projectId: project.id,
           fixedSecretKey: fixedKeys[spec.kind],
+          concurrencyLimit: env.DEFAULT_ENV_CONCURRENCY_LIMIT,
         });
       }
       return { adminEmails: admins.map((a) => a.email), organization, project, environments };
@@ -113,6 +115,8 @@ async function upsertEnvironment(
     organizationId: string;
     projectId: string;
     fixedSecretKey?: string;
+    /** A new environment's maximumConcurrencyLimit (the schema default when absent). */
+    concurrencyLimit?: number;
   }
 ): Promise<BootstrappedEnvironment> {
   const select = { id: true, slug: true, type: true, apiKey: true, pkApiKey: true } as const;
@@ -132,6 +136,7 @@ async function upsertEnvironment(
           shortcode: generateShortcode(),
           projectId: spec.projectId,
           organizationId: spec.organizationId,
+          ...(spec.concurrencyLimit !== undefined ? { maximumConcurrencyLimit: spec.concurrencyLimit } : {}),
         },
         select,
       });

@@ -68,6 +68,9 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     mintKind: runOps.mintKind,
     keyPrefix: `${env.REDIS_KEY_PREFIX}engine:`,
     logger: logger.child({ component: "run-engine" }),
+    runQueue: { defaultEnvConcurrencyLimit: env.DEFAULT_ENV_CONCURRENCY_LIMIT },
+    worker: { queueRepairIntervalMs: env.RUN_ENGINE_REPAIR_INTERVAL_MS },
+    ...(env.RUNPLANE_TEST_FAILPOINT ? { failpoint: killAtFailpoint(env.RUNPLANE_TEST_FAILPOINT, logger) } : {}),
   });
 
   const mollifier = createMollifier({
@@ -136,4 +139,13 @@ declare module "@remix-run/node" {
     /** The booted services, passed by server.ts's getLoadContext. */
     runtime: Runtime;
   }
+}
+
+/** Crash tests: the process dies (SIGKILL, no cleanup) the first time the engine reaches `name`. */
+function killAtFailpoint(name: string, logger: Logger): (reached: string) => void {
+  return (reached) => {
+    if (reached !== name) return;
+    logger.warn("test failpoint reached: killing the process", { failpoint: name });
+    process.kill(process.pid, "SIGKILL");
+  };
 }
