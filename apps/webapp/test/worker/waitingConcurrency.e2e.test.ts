@@ -104,7 +104,7 @@ describe.each([{ split: false }, { split: true }])("waiting runs free their conc
       const parents = await Promise.all(Array.from({ length: 20 }, () => h.trigger("batch-parent", {})));
       for (const runId of parents) {
         const run = await h.waitForStatus(runId, FINAL_STATUSES, 180_000);
-        expect(run.status).toBe("COMPLETED_SUCCESSFULLY");
+        expect(run.status, JSON.stringify(run.error)).toBe("COMPLETED_SUCCESSFULLY");
         expect(outputOf(run)).toEqual([1, 2, 3, 4, 5]);
       }
       expect(a.state.max).toBeLessThanOrEqual(2);
