@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { Env } from "~/env.server";
 import { BackgroundWorkerRegistry, backgroundWorkers } from "~/services/backgroundWorkers.server";
 import type { Logger } from "~/services/logger.server";
+import { registerRunStateGauges } from "~/services/runStateMetrics.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import type { RunOpsConfig } from "~/v3/runOpsMigration/config.server";
 import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.server";
@@ -72,6 +73,8 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     worker: { queueRepairIntervalMs: env.RUN_ENGINE_REPAIR_INTERVAL_MS },
     ...(env.RUNPLANE_TEST_FAILPOINT ? { failpoint: killAtFailpoint(env.RUNPLANE_TEST_FAILPOINT, logger) } : {}),
   });
+
+  registerRunStateGauges(engine.runQueue);
 
   const mollifier = createMollifier({
     config: mollifierConfig,

@@ -11,11 +11,12 @@ import { expireMessagesScript, type ExpiryCandidate } from "./scripts/expireMess
 import { nackMessageScript } from "./scripts/nackMessage.js";
 import { reacquireConcurrencyScript } from "./scripts/reacquireConcurrency.js";
 import { releaseConcurrencyScript } from "./scripts/releaseConcurrency.js";
-import { continueMessageScript } from "./scripts/continueMessage.js";
+import { CONTINUE_AHEAD_MS, continueMessageScript } from "./scripts/continueMessage.js";
 import { removeMessageScript } from "./scripts/removeMessage.js";
 import type {
   ConcurrencyScope,
   ContinueResult,
+  RunStateCounts,
   HeldSlots,
   InProgressPage,
   DequeueOptions,
@@ -218,6 +219,51 @@ export class RunQueue implements RunQueueApi {
       runs.push({ runId: runIds[i], environmentId: message.environmentId, holdsEnvSlot: holds === 1 });
     }
     return { cursor: next, runs };
+  }
+
+  /**
+   * Per environment and queue: runs `executing` (holding their env slot), `blocked` (in progress,
+   * blocked on waitpoints, no env slot) and `continuing` (waitpoints done, queued ahead of new runs for
+   * a slot). Scans every in-progress message: for dashboards and metrics scrapes, not hot paths.
+   */
+  async runStateCounts(environmentId?: string): Promise<RunStateCounts> {
+    const out: RunStateCounts = new Map();
+    const bump = (envId: string, environmentType: string, queue: string, field: "executing" | "blocked" | "continuing") => {
+      let env = out.get(envId);
+      if (!env) out.set(envId, (env = { environmentType, queues: new Map() }));
+      const counts = env.queues.get(queue) ?? { executing: 0, blocked: 0, continuing: 0 };
+      counts[field]++;
+      env.queues.set(queue, counts);
+    };
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.inflight(), cursor, "COUNT", 500);
+      cursor = next;
+      const runIds = flat.filter((_, i) => i % 2 === 0);
+      if (runIds.length === 0) continue;
+      const raws = await this.redis.hmget(this.keys.messages(), ...runIds);
+      for (let i = 0; i < runIds.length; i++) {
+        const raw = raws[i];
+        if (!raw) continue;
+        const m = decodeMessage(raw);
+        if (environmentId !== undefined && m.environmentId !== environmentId) continue;
+        const holds = (await this.redis.sismember(this.keys.envRunning(m.environmentId), runIds[i])) === 1;
+        bump(m.environmentId, m.environmentType, m.queue, holds ? "executing" : "blocked");
+      }
+    } while (cursor !== "0");
+    const envIds = environmentId !== undefined ? [environmentId] : await this.redis.zrange(this.keys.envs(), 0, -1);
+    const continueBelow = Date.now() - CONTINUE_AHEAD_MS / 2;
+    for (const envId of envIds) {
+      for (const queue of await this.redis.zrange(this.keys.envQueues(envId), 0, -1)) {
+        for (const ck of await this.redis.zrange(this.keys.queueSubs(envId, queue), 0, -1)) {
+          const continuing = await this.redis.zrangebyscore(this.keys.subQueue(envId, queue, ck), "-inf", continueBelow);
+          if (continuing.length === 0) continue;
+          const raws = await this.redis.hmget(this.keys.messages(), ...continuing);
+          for (const raw of raws) if (raw) bump(envId, decodeMessage(raw).environmentType, queue, "continuing");
+        }
+      }
+    }
+    return out;
   }
 
   async pauseQueue(environmentId: string, queue: string): Promise<void> {

@@ -94,6 +94,10 @@ export type ContinueResult = "ok" | "queued" | "missing";
 /** Members of the env running SET and of every queue / concurrency-key running SET of the env (non-empty only). */
 export type HeldSlots = { env: string[]; queueAndKeySets: Record<string, string[]> };
 
+export type QueueRunStates = { executing: number; blocked: number; continuing: number };
+/** environmentId → its type and, per queue, how many runs execute or wait (see `runStateCounts`). */
+export type RunStateCounts = Map<string, { environmentType: string; queues: Map<string, QueueRunStates> }>;
+
 export type InProgressPage = {
   /** "0" when the scan is complete. */
   cursor: string;
@@ -147,6 +151,8 @@ export interface RunQueueApi {
   updateQueueReleaseOnWaitpoint(environmentId: string, queue: string, release: boolean): Promise<void>;
   /** Who holds slots in the env: an operator's (and the no-leak tests') view. */
   heldSlots(environmentId: string): Promise<HeldSlots>;
+  /** Runs executing, blocked on waitpoints and queued to continue, per environment and queue. */
+  runStateCounts(environmentId?: string): Promise<RunStateCounts>;
   /** Pages through in-progress messages (HSCAN cursor), with whether each holds its env slot. */
   scanInProgress(cursor: string, count: number): Promise<InProgressPage>;
   /** Takes the slots back. False when the run is not in progress, or a limit is full (without `force`). */
