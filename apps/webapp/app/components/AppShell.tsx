@@ -74,6 +74,7 @@ const ENV_SECTIONS = [
   { path: "queues", label: "Queues" },
   { path: "waitpoints", label: "Wait tokens" },
   { path: "batches", label: "Batches" },
+  { path: "environment", label: "Environment" },
 ];
 
 /** The dashboard frame for environment pages: header with switcher and user menu, section tabs. */

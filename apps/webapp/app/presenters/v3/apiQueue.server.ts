@@ -22,8 +22,9 @@ async function liveCounts(runQueue: RunQueue, environmentId: string, name: strin
   return { running, queued };
 }
 
+/** A task's own queue is named `task/<task id>` (the SDK's type "task", shown by task id). */
 function isTaskQueue(row: QueueRow): boolean {
-  return row.type === "VIRTUAL" && row.name.startsWith("task/");
+  return row.name.startsWith("task/");
 }
 
 export function queueItem(row: QueueRow, live: Live) {
