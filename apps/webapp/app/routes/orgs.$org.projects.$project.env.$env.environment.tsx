@@ -23,6 +23,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     configuredLimit: scope.environment.maximumConcurrencyLimit,
     enforcedLimit: enforced,
     executing,
+    maxLimit: MAX_ENV_LIMIT,
   });
 }
 
@@ -72,7 +73,7 @@ export default function EnvironmentPage() {
           <input type="hidden" name="intent" value="set-limit" />
           <label>
             Runs executing at once in this environment (waiting runs do not count){" "}
-            <input type="number" name="limit" min={1} max={MAX_ENV_LIMIT} defaultValue={env.configuredLimit} required style={{ width: 90 }} />
+            <input type="number" name="limit" min={1} max={env.maxLimit} defaultValue={env.configuredLimit} required style={{ width: 90 }} />
           </label>{" "}
           <button type="submit" className="button">
             Save limit
