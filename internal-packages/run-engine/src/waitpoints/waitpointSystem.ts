@@ -462,12 +462,23 @@ export class WaitpointSystem {
     }
   }
 
+  /** No requeue or other dequeue happened after `from` (a PENDING_EXECUTING snapshot). */
+  async #sameDequeue(runId: string, from: TaskRunExecutionSnapshot): Promise<boolean> {
+    const since = (await engineStore.listSnapshots(this.core.store, runId)).filter((s) => s.isValid && s.createdAt.getTime() > from.createdAt.getTime());
+    return since.every((s) => s.executionStatus !== "QUEUED" && s.executionStatus !== "PENDING_EXECUTING");
+  }
+
   async #evaluateContinueFrom(
     runId: string,
     from: TaskRunExecutionSnapshot,
     latest: TaskRunExecutionSnapshot
   ): Promise<ContinueFromResult | null> {
     const friendly = snapshotFriendlyId(latest.id);
+    // Asked from the dequeue's PENDING_EXECUTING snapshot while that worker's own attempt start was in
+    // flight (a heartbeat racing attempts/start): the attempt it started is still its own.
+    const startedSince =
+      from.executionStatus === "PENDING_EXECUTING" && (latest.attemptNumber ?? 0) === (from.attemptNumber ?? 0) + 1 && latest.createdAt.getTime() > from.createdAt.getTime();
+    if (startedSince && isExecuting(latest.executionStatus) && (await this.#sameDequeue(runId, from))) return null;
     if (!isExecuting(latest.executionStatus) || (latest.attemptNumber ?? 0) !== (from.attemptNumber ?? 0)) {
       return { status: "cancelled", snapshotId: latest.id, snapshotFriendlyId: friendly };
     }
