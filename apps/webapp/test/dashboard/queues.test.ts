@@ -53,6 +53,25 @@ describe("queues page", () => {
     expect((await post(server, QUEUES, cookie, { intent: "queue-pause", queue: "task/nope", csrf: token })).status).toBe(404);
   });
 
+  it("shows executing and waiting runs apart", async () => {
+    await driver.register(driver.dev, { version: "3", tasks: [{ id: "dash-q", queue: { name: "task/dash-q", concurrencyLimit: 4 } }, { id: "dash-w" }] });
+    const { engine } = driver;
+    await driver.trigger(driver.dev, { taskIdentifier: "dash-w" });
+    await driver.trigger(driver.dev, { taskIdentifier: "dash-w" });
+    const started = [];
+    for (let i = 0; i < 2; i++) {
+      const [dequeued] = await engine.dequeue({ environmentId: driver.dev.id, consumerId: "test", maxRuns: 1, waitMs: 2_000 });
+      started.push({ runId: dequeued.runId, snapshotId: (await engine.startRunAttempt(dequeued.runId, dequeued.snapshotId)).snapshotId });
+    }
+    const { waitpoint } = await engine.createManualWaitpoint({ environment: driver.dev });
+    await engine.blockRunWithWaitpoint(started[0].runId, started[0].snapshotId, [waitpoint.id]);
+    const html = await (await get(server, QUEUES, cookie)).text();
+    const row = html.slice(html.indexOf("task/dash-w"), html.indexOf("</tr>", html.indexOf("task/dash-w")));
+    // Executing 1, waiting 1 (blocked on its token, holding no slot).
+    expect(row.replace(/<!-- -->/g, "")).toMatch(/<td class="num">0<\/td><td class="num">1<\/td><td class="num"[^>]*>1<\/td>/);
+    for (const run of started) await engine.cancelRun(run.runId, { finalize: true });
+  });
+
   it("refuses a missing CSRF token and users outside the organisation", async () => {
     expect((await post(server, QUEUES, cookie, { intent: "queue-pause", queue: "task/dash-q" })).status).toBe(403);
     await createOrganization(driver.cp, "elsewhere", ["outsider@example.com"]);

@@ -147,6 +147,11 @@ describe.each([{ split: false }, { split: true }])("waiting runs free their conc
       const quickRuns = await Promise.all(Array.from({ length: 6 }, (_, q) => h.trigger("quick", { q })));
       for (const runId of quickRuns) expect((await h.waitForStatus(runId, FINAL_STATUSES, 60_000)).status).toBe("COMPLETED_SUCCESSFULLY");
       for (const runId of waiting) expect((await h.engine.getLatestSnapshot(runId))?.executionStatus).toBe("EXECUTING_WITH_WAITPOINTS");
+      // The operator sees them apart on /metrics (per environment type, no ids).
+      const scrape = await (await fetch(`${h.apiUrl}/metrics`)).text();
+      expect(scrape).toContain('runplane_runs_waiting{environment_type="DEVELOPMENT",state="blocked"} 10');
+      expect(scrape).toContain('runplane_runs_executing{environment_type="DEVELOPMENT"} 0');
+      expect(scrape).not.toMatch(/runplane_runs_\w+\{[^}]*(environment_id|run_)/);
 
       // All tokens at once: at most 3 resume together, the rest wait as continue messages.
       await Promise.all(tokens.map((tokenId, n) => completeToken(h, tokenId, { n })));
