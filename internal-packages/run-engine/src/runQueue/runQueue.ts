@@ -187,12 +187,14 @@ export class RunQueue implements RunQueueApi {
   }
 
   async heldSlots(environmentId: string): Promise<HeldSlots> {
-    const envPattern = `${this.redis.options.keyPrefix ?? ""}${this.keys.queue(environmentId, "*")}`;
-    const keyPrefixLength = (this.redis.options.keyPrefix ?? "").length;
+    // SCAN patterns are not prefixed by ioredis: add the connection's keyPrefix, strip it from the answers.
+    const connectionPrefix = this.redis.options.keyPrefix ?? "";
+    const pattern = `${connectionPrefix}${this.keys.queue(environmentId, "*")}`;
+    const keyPrefixLength = connectionPrefix.length;
     const queueSets: string[] = [];
     let cursor = "0";
     do {
-      const [next, found] = await this.redis.scan(cursor, "MATCH", `${envPattern.slice(0, -1)}*`, "COUNT", 500);
+      const [next, found] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
       cursor = next;
       for (const key of found) if (/:(running|ckrun:[^:]*)$/.test(key)) queueSets.push(key.slice(keyPrefixLength));
     } while (cursor !== "0");
