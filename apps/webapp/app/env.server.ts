@@ -173,6 +173,12 @@ export const EnvObjectSchema = z.object({
   EVENT_INGEST_MAX_PENDING: int(100_000, { min: 100 }),
   /** Records per multi-row insert. */
   EVENT_INGEST_BATCH_SIZE: int(5_000, { min: 1, max: 50_000 }),
+  /** maximumConcurrencyLimit of bootstrapped and new environments, and the run queue's limit for an environment it has none for. */
+  DEFAULT_ENV_CONCURRENCY_LIMIT: int(100, { min: 1, max: 100_000 }),
+  /** How often the engine's repair sweep runs (runs left unqueued, slots left held by a crash); 0 disables. */
+  RUN_ENGINE_REPAIR_INTERVAL_MS: int(30_000, { min: 0 }),
+  /** Test only: the process SIGKILLs itself at this engine failpoint (e.g. `block:afterTransition`). Never set in production. */
+  RUNPLANE_TEST_FAILPOINT: optional(z.string().regex(/^[a-zA-Z:]+$/, "a failpoint name")),
   /** How long shutdown waits for background workers and open requests before closing pools. */
   GRACEFUL_SHUTDOWN_TIMEOUT_MS: int(30_000, { min: 0 }),
 });

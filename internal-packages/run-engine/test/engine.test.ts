@@ -229,6 +229,20 @@ for (const mode of MODES) {
       }
     });
 
+    test("continue from the dequeue's snapshot after that worker started the attempt: still its own, not cancelled", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
+      const h = await setupEngine(mode, { databaseUrl, runOpsDatabaseUrl, redis });
+      try {
+        await h.engine.trigger({ taskIdentifier: "hello", environment: h.env, payload: "{}" });
+        const [dequeued] = await h.engine.dequeue({ environmentId: h.env.id, consumerId: "c1", maxRuns: 1, waitMs: 3000 });
+        await h.engine.startRunAttempt(dequeued.runId, dequeued.snapshotId);
+        // A heartbeat sent before the start's answer arrived asks from the PENDING_EXECUTING snapshot.
+        expect((await h.engine.continueFrom(dequeued.runId, dequeued.snapshotId)).status).toBe("waiting");
+        await h.engine.cancelRun(dequeued.runId, { finalize: true });
+      } finally {
+        await h.close();
+      }
+    });
+
     test("a wait token resumes its waiter; completing twice keeps the first result; a timeout resumes with an error", async ({ databaseUrl, runOpsDatabaseUrl, redis }) => {
       const fixture = { databaseUrl, runOpsDatabaseUrl, redis };
       const h = await setupEngine(mode, fixture);

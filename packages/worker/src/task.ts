@@ -21,7 +21,16 @@ export type RetryOptions = {
   randomize?: boolean;
 };
 
-export type QueueOptions = { name?: string; concurrencyLimit?: number };
+export type QueueOptions = {
+  name?: string;
+  concurrencyLimit?: number;
+  /**
+   * While a run waits (triggerAndWait, wait.for, wait.forToken…) it gives back its environment slot and,
+   * by default, its queue and concurrency-key slots. `false` keeps the queue slots: a triggerAndWait into
+   * this same queue is then refused when the queue is full.
+   */
+  releaseConcurrencyOnWaitpoint?: boolean;
+};
 
 export type RunParams = { ctx: TaskContext; signal: AbortSignal };
 
@@ -41,7 +50,7 @@ export type Task<TPayload = any, TOutput = any> = {
   readonly [TASK_MARKER]: true;
   readonly id: string;
   readonly retry?: RetryOptions;
-  readonly queue: { name: string; concurrencyLimit?: number };
+  readonly queue: { name: string; concurrencyLimit?: number; releaseConcurrencyOnWaitpoint?: boolean };
   readonly maxDuration?: number;
   readonly machine?: WorkerMachinePreset;
   /** A declarative schedule (`schedules.task({ cron })`), registered with the worker version. */
@@ -64,6 +73,7 @@ const TaskOptionsSchema = z
       .object({
         name: WorkerQueueName.optional(),
         concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+        releaseConcurrencyOnWaitpoint: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -93,7 +103,11 @@ export function task<TPayload = unknown, TOutput = unknown>(options: TaskOptions
     [TASK_MARKER]: true,
     id,
     retry: options.retry,
-    queue: { name: options.queue?.name ?? `task/${id}`, concurrencyLimit: options.queue?.concurrencyLimit },
+    queue: {
+      name: options.queue?.name ?? `task/${id}`,
+      concurrencyLimit: options.queue?.concurrencyLimit,
+      releaseConcurrencyOnWaitpoint: options.queue?.releaseConcurrencyOnWaitpoint,
+    },
     maxDuration: options.maxDuration,
     machine: options.machine,
     run: options.run,
@@ -128,6 +142,7 @@ export function toTaskDefinition(source: TaskSource): WorkerTaskDefinition {
   const { task: t } = source;
   const def: WorkerTaskDefinition = { id: t.id, queue: { name: t.queue.name } };
   if (t.queue.concurrencyLimit !== undefined) def.queue!.concurrencyLimit = t.queue.concurrencyLimit;
+  if (t.queue.releaseConcurrencyOnWaitpoint !== undefined) def.queue!.releaseConcurrencyOnWaitpoint = t.queue.releaseConcurrencyOnWaitpoint;
   if (source.filePath) def.filePath = source.filePath;
   if (source.exportName) def.exportName = source.exportName;
   if (t.retry) def.retry = t.retry;

@@ -78,6 +78,7 @@ const ENV_SECTIONS = [
   { path: "schedules", label: "Schedules" },
   { path: "bulk-actions", label: "Bulk actions" },
   { path: "envvars", label: "Environment variables" },
+  { path: "environment", label: "Environment" },
 ];
 
 /** The dashboard frame for environment pages: header with switcher and user menu, section tabs. */

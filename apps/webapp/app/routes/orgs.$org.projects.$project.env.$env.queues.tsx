@@ -1,11 +1,14 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { json } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { RunplaneError } from "@runplane/core";
+import { CsrfInput } from "~/components/CsrfInput";
 import { ErrorPage } from "~/components/ErrorPage";
 import { Time } from "~/components/Time";
 import { useAutoRefresh } from "~/components/useAutoRefresh";
 import { presentQueues } from "~/presenters/dashboard/queues.server";
-import { requireEnvironment } from "~/services/dashboardAuth.server";
+import { requireCsrf, requireEnvironment } from "~/services/dashboardAuth.server";
+import { queueOperations } from "~/v3/queues/queueRoutes.server";
 
 export const meta: MetaFunction = () => [{ title: "Queues · Runplane" }];
 
@@ -14,8 +17,41 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return json(await presentQueues(context.runtime, scope, new URL(request.url)));
 }
 
+/** Pause / resume a queue, override its limit or remove the override (`intent`, `queue`, `limit`), with the session's CSRF token. */
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const scope = await requireEnvironment(context.runtime, request, params);
+  const form = await request.formData();
+  requireCsrf(context.runtime, scope.session, form);
+  const intent = form.get("intent");
+  const ref = { type: "custom" as const, value: String(form.get("queue") ?? "") };
+  const ops = queueOperations(context.runtime);
+  const envId = scope.environment.id;
+  try {
+    if (intent === "queue-pause" || intent === "queue-resume") {
+      const row = await ops.setPaused(envId, ref, intent === "queue-pause");
+      return json({ ok: true as const, message: `${row.name} ${row.paused ? "paused: it accepts triggers and starts nothing" : "resumed"}.` });
+    }
+    if (intent === "queue-override") {
+      const raw = String(form.get("limit") ?? "").trim();
+      const limit = raw === "" ? NaN : Number(raw);
+      const row = await ops.overrideLimit(envId, ref, limit);
+      return json({ ok: true as const, message: `${row.name} limit overridden to ${row.concurrencyLimit}.` });
+    }
+    if (intent === "queue-reset") {
+      const row = await ops.resetLimit(envId, ref);
+      return json({ ok: true as const, message: `${row.name} is back on its declared limit (${row.concurrencyLimit ?? "environment limit only"}).` });
+    }
+  } catch (error) {
+    if (error instanceof RunplaneError && error.status < 500) return json({ ok: false as const, message: error.message }, { status: error.status });
+    context.runtime.logger.error("dashboard queue action failed", { intent: String(intent), error });
+    return json({ ok: false as const, message: "The action failed; the error has been logged on the server." }, { status: 500 });
+  }
+  return json({ ok: false as const, message: "Unknown action" }, { status: 400 });
+}
+
 export default function QueuesPage() {
   const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
   useAutoRefresh(5_000);
   const env = page.environment;
   return (
@@ -30,14 +66,22 @@ export default function QueuesPage() {
           Live · <Time value={page.refreshedAt} />
         </span>
       </div>
+      {result ? <div className={`callout ${result.ok ? "info" : "error"}`}>{result.message}</div> : null}
       <div className="tiles">
         <div className="tile">
           <div className="label">Queued</div>
-          <div className="value">{env.queued}</div>
+          <div className="value">{env.queued - env.continuing}</div>
         </div>
         <div className="tile">
-          <div className="label">Running</div>
+          <div className="label">Executing</div>
           <div className="value">{env.running}</div>
+        </div>
+        <div className="tile">
+          <div className="label">Waiting</div>
+          <div className="value">{env.blocked + env.continuing}</div>
+          <div className="faint" title="Blocked on waitpoints (no slot held) · waitpoints done, queued ahead of new runs for a slot">
+            {env.blocked} blocked · {env.continuing} to continue
+          </div>
         </div>
         <div className="tile">
           <div className="label">Environment limit</div>
@@ -65,9 +109,11 @@ export default function QueuesPage() {
                 <tr>
                   <th>Name</th>
                   <th className="num">Queued</th>
-                  <th className="num">Running</th>
+                  <th className="num">Executing</th>
+                  <th className="num">Waiting</th>
                   <th className="num">Limit</th>
                   <th>State</th>
+                  <th>Actions</th>
                   <th />
                 </tr>
               </thead>
@@ -84,9 +130,21 @@ export default function QueuesPage() {
                         <span className="faint">(shared)</span>
                       ) : null}
                     </td>
-                    <td className="num">{q.queued}</td>
+                    <td className="num">{q.queued - q.continuing}</td>
                     <td className="num">{q.running}</td>
-                    <td className="num">{q.limit ?? <span className="faint" title="Only the environment limit applies">—</span>}</td>
+                    <td className="num" title={`${q.blocked} blocked on waitpoints · ${q.continuing} to continue (queued ahead of new runs)`}>
+                      {q.blocked + q.continuing}
+                      {q.continuing > 0 ? <span className="faint"> ({q.continuing} to continue)</span> : null}
+                    </td>
+                    <td className="num">
+                      {q.limit ?? <span className="faint" title="Only the environment limit applies">—</span>}
+                      {q.overriddenFrom !== undefined ? (
+                        <span className="faint" title="Overridden; the worker declared this limit">
+                          {" "}
+                          (overridden, declared {q.overriddenFrom ?? "none"})
+                        </span>
+                      ) : null}
+                    </td>
                     <td>
                       {q.paused ? <span className="badge badge-paused">Paused</span> : <span className="badge status-COMPLETED">Active</span>}
                       {q.drift ? (
@@ -94,6 +152,39 @@ export default function QueuesPage() {
                           {" "}
                           ⚠ out of sync
                         </span>
+                      ) : null}
+                    </td>
+                    <td>
+                      {q.type !== "UNREGISTERED" ? (
+                        <div className="actions">
+                          <Form method="post" className="inline">
+                            <CsrfInput />
+                            <input type="hidden" name="queue" value={q.name} />
+                            <input type="hidden" name="intent" value={q.paused ? "queue-resume" : "queue-pause"} />
+                            <button type="submit" className="button">
+                              {q.paused ? "Resume" : "Pause"}
+                            </button>
+                          </Form>
+                          <Form method="post" className="inline">
+                            <CsrfInput />
+                            <input type="hidden" name="queue" value={q.name} />
+                            <input type="hidden" name="intent" value="queue-override" />
+                            <input type="number" name="limit" min={0} max={100000} required aria-label={`New limit for ${q.name}`} style={{ width: 70 }} />
+                            <button type="submit" className="button">
+                              Override
+                            </button>
+                          </Form>
+                          {q.overriddenFrom !== undefined ? (
+                            <Form method="post" className="inline">
+                              <CsrfInput />
+                              <input type="hidden" name="queue" value={q.name} />
+                              <input type="hidden" name="intent" value="queue-reset" />
+                              <button type="submit" className="button">
+                                Remove override
+                              </button>
+                            </Form>
+                          ) : null}
+                        </div>
                       ) : null}
                     </td>
                     <td className="num">

@@ -17,7 +17,8 @@ import { pinPersonalAccessToken } from "~/models/personalAccessTokens.server";
  * BOOTSTRAP_DEV_SECRET_KEY / BOOTSTRAP_PROD_SECRET_KEY pin the secret keys, also on existing envs.
  * BOOTSTRAP_ADMIN_PAT pins a personal access token of the first admin (for the trigger.dev CLI).
  */
-export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY" | "BOOTSTRAP_ADMIN_PAT">;
+export type BootstrapEnv = Pick<Env, "ADMIN_EMAILS" | "BOOTSTRAP_DEV_SECRET_KEY" | "BOOTSTRAP_PROD_SECRET_KEY" | "BOOTSTRAP_ADMIN_PAT"> &
+  Partial<Pick<Env, "DEFAULT_ENV_CONCURRENCY_LIMIT">>;
 
 export type BootstrappedEnvironment = {
   id: string;
@@ -85,6 +86,7 @@ export async function bootstrapInstance(prisma: ControlPlaneClient, env: Bootstr
           organizationId: organization.id,
           projectId: project.id,
           fixedSecretKey: fixedKeys[spec.kind],
+          concurrencyLimit: env.DEFAULT_ENV_CONCURRENCY_LIMIT,
         });
       }
       const firstAdmin = admins[0];
@@ -123,6 +125,8 @@ async function upsertEnvironment(
     organizationId: string;
     projectId: string;
     fixedSecretKey?: string;
+    /** A new environment's maximumConcurrencyLimit (the schema default when absent). */
+    concurrencyLimit?: number;
   }
 ): Promise<BootstrappedEnvironment> {
   const select = { id: true, slug: true, type: true, apiKey: true, pkApiKey: true } as const;
@@ -142,6 +146,7 @@ async function upsertEnvironment(
           shortcode: generateShortcode(),
           projectId: spec.projectId,
           organizationId: spec.organizationId,
+          ...(spec.concurrencyLimit !== undefined ? { maximumConcurrencyLimit: spec.concurrencyLimit } : {}),
         },
         select,
       });

@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { Env } from "~/env.server";
 import { BackgroundWorkerRegistry, backgroundWorkers } from "~/services/backgroundWorkers.server";
 import type { Logger } from "~/services/logger.server";
+import { registerRunStateGauges } from "~/services/runStateMetrics.server";
 import { getSingleton, setSingleton } from "~/utils/singleton.server";
 import type { RunOpsConfig } from "~/v3/runOpsMigration/config.server";
 import { newIdWhileSplitOffPolicy } from "~/v3/runOpsMigration/splitOffGuard.server";
@@ -84,7 +85,12 @@ export function createRuntime(env: Env, runOps: RunOpsConfig, logger: Logger, re
     keyPrefix: `${env.REDIS_KEY_PREFIX}engine:`,
     heartbeatTimeoutMs: env.RUN_ENGINE_HEARTBEAT_TIMEOUT_MS,
     logger: logger.child({ component: "run-engine" }),
+    runQueue: { defaultEnvConcurrencyLimit: env.DEFAULT_ENV_CONCURRENCY_LIMIT },
+    worker: { queueRepairIntervalMs: env.RUN_ENGINE_REPAIR_INTERVAL_MS },
+    ...(env.RUNPLANE_TEST_FAILPOINT ? { failpoint: killAtFailpoint(env.RUNPLANE_TEST_FAILPOINT, logger) } : {}),
   });
+
+  registerRunStateGauges(engine.runQueue);
 
   const mollifier = createMollifier({
     config: mollifierConfig,
@@ -168,4 +174,13 @@ declare module "@remix-run/node" {
     /** The booted services, passed by server.ts's getLoadContext. */
     runtime: Runtime;
   }
+}
+
+/** Crash tests: the process dies (SIGKILL, no cleanup) the first time the engine reaches `name`. */
+function killAtFailpoint(name: string, logger: Logger): (reached: string) => void {
+  return (reached) => {
+    if (reached !== name) return;
+    logger.warn("test failpoint reached: killing the process", { failpoint: name });
+    process.kill(process.pid, "SIGKILL");
+  };
 }

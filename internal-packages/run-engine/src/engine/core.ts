@@ -83,7 +83,9 @@ export class EngineCore {
     readonly jobs: JobQueue<EngineJobCatalog>,
     readonly eventBus: EngineEventBus,
     readonly logger: EngineLogger,
-    readonly heartbeatTimeouts: HeartbeatTimeouts
+    readonly heartbeatTimeouts: HeartbeatTimeouts,
+    /** Crash-test hook: called at named points between two stores' writes (a no-op in production). */
+    readonly failpoint: (name: string) => void = () => {}
   ) {}
 
   /** Every mutation of one run runs under its lock. */

@@ -76,6 +76,10 @@ export class Dequeueing extends EnginePart {
         await this.runQueue.acknowledgeMessage(runId);
         return null;
       }
+      if (latest?.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
+        await this.continueDequeued(runId);
+        return null;
+      }
       if (!latest || latest.executionStatus !== "QUEUED") {
         const status = latest?.executionStatus ?? "NONE";
         if (status === "FINISHED" || status === "NONE") await this.runQueue.acknowledgeMessage(runId);
@@ -137,6 +141,18 @@ export class Dequeueing extends EnginePart {
         completedWaitpoints: await this.waitpoints.completedWaitpointsFor(run.id, snapshot),
       };
     });
+  }
+
+  /**
+   * A continue message: a waiting run whose waitpoints completed got its slots back from this dequeue.
+   * It resumes on the worker that runs it (its `continue` long-poll), so nothing is handed out here.
+   * Under the run lock.
+   */
+  private async continueDequeued(runId: string): Promise<void> {
+    const continued = await this.waitpoints.continueLocked(runId);
+    if (continued.status === "unblocked") return;
+    // Blocked again (or nothing to continue): the slots go back.
+    await this.runQueue.releaseConcurrency(runId, { onWaitpoint: true });
   }
 
   async parkPendingVersion(run: TaskRun, latest: TaskRunExecutionSnapshot, reason: string): Promise<void> {

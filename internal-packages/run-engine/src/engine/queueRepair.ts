@@ -29,9 +29,13 @@ export class QueueRepair {
   /** Where each scan (all environments: "") stands between ticks. */
   readonly #cursors = new Map<string, engineStore.QueueRepairCursor>();
 
+  #slotCursor = "0";
+
   constructor(
     private readonly core: EngineCore,
-    private readonly options: QueueRepairOptions = {}
+    private readonly options: QueueRepairOptions = {},
+    /** Continues a waiting run whose waitpoints completed (WaitpointSystem.continueLocked), under the run lock. */
+    private readonly continueWaiting: (runId: string) => Promise<unknown> = async () => undefined
   ) {}
 
   async ensureRunQueued(runId: string): Promise<EnsureRunQueuedResult> {
@@ -67,10 +71,52 @@ export class QueueRepair {
   }
 
   /**
+   * Slots no one may hold: a waiting run (EXECUTING_WITH_WAITPOINTS) still holding its env slot — the
+   * process died between the block transition (Postgres) and the release (Redis), or between taking
+   * the slots back and the continue transition — gets them released and is continued if its
+   * waitpoints are done; a finished run's leftover message is acknowledged. Under the run lock, so a
+   * block or continue in progress is never mistaken for a crash.
+   */
+  async repairHeldSlots(runId: string): Promise<"released" | "acknowledged" | "ok"> {
+    return this.core.lockRun(runId, async () => {
+      const peeked = await this.core.runQueue.peekMessage(runId);
+      if (!peeked?.holdsConcurrency) return "ok";
+      const latest = await this.core.latestSnapshot(runId);
+      if (!latest || latest.executionStatus === "FINISHED") {
+        await this.core.runQueue.acknowledgeMessage(runId);
+        this.core.logger.warn("queue repair: a finished run still held its slots; acknowledged", { runId });
+        return "acknowledged";
+      }
+      if (latest.executionStatus !== "EXECUTING_WITH_WAITPOINTS") return "ok";
+      await this.core.runQueue.releaseConcurrency(runId, { onWaitpoint: true });
+      this.core.logger.warn("queue repair: a waiting run still held its slots; released", { runId });
+      await this.continueWaiting(runId);
+      return "released";
+    });
+  }
+
+  /** One page (cursor kept between ticks) of in-progress messages checked with `repairHeldSlots`. */
+  async sweepHeldSlots(): Promise<{ scanned: number; repaired: number; done: boolean }> {
+    const page = await this.core.runQueue.scanInProgress(this.#slotCursor, (this.options.pageSize ?? 100) * (this.options.maxPagesPerTick ?? 5));
+    this.#slotCursor = page.cursor;
+    let repaired = 0;
+    for (const run of page.runs) {
+      if (!run.holdsEnvSlot) continue;
+      try {
+        if ((await this.repairHeldSlots(run.runId)) !== "ok") repaired++;
+      } catch (error) {
+        this.core.logger.error("queue repair: could not check a run's slots", { runId: run.runId, error: describeError(error) });
+      }
+    }
+    return { scanned: page.runs.length, repaired, done: page.cursor === "0" };
+  }
+
+  /**
    * One bounded sweep step: up to `maxPagesPerTick` pages of runs waiting longer than `minAgeMs`,
-   * resuming where the last step stopped. Returns how many runs were requeued.
+   * resuming where the last step stopped, then a page of held slots. Returns how many runs were requeued.
    */
   async sweep(input: { environmentId?: string; minAgeMs?: number } = {}): Promise<{ scanned: number; requeued: number; done: boolean }> {
+    if (input.environmentId === undefined) await this.sweepHeldSlots();
     const olderThan = new Date(Date.now() - (input.minAgeMs ?? this.options.minAgeMs ?? 60_000));
     const limit = this.options.pageSize ?? 100;
     const scope = input.environmentId ?? "";

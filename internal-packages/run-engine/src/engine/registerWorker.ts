@@ -14,7 +14,13 @@ export const RegisterWorkerBodySchema = z.object({
         id: z.string().min(1).max(256),
         filePath: z.string().max(1024).optional(),
         exportName: z.string().max(256).optional(),
-        queue: z.object({ name: z.string().min(1).max(128), concurrencyLimit: z.number().int().min(0).max(100_000).nullish() }).optional(),
+        queue: z
+          .object({
+            name: z.string().min(1).max(128),
+            concurrencyLimit: z.number().int().min(0).max(100_000).nullish(),
+            releaseConcurrencyOnWaitpoint: z.boolean().optional(),
+          })
+          .optional(),
         retry: z
           .object({
             maxAttempts: z.number().int().min(1).max(250).optional(),
@@ -55,12 +61,18 @@ export async function registerWorker(
   const slugs = body.tasks.map((t) => t.id);
   if (new Set(slugs).size !== slugs.length) throw new ValidationError("Task ids must be unique within a worker");
 
-  const queues = new Map<string, { name: string; limit: number | null | undefined; named: boolean }>();
+  const queues = new Map<string, { name: string; limit: number | null | undefined; named: boolean; release: boolean | undefined }>();
   for (const task of body.tasks) {
     const name = task.queue?.name ?? `task/${task.id}`;
     const previous = queues.get(name);
     const limit = task.queue?.concurrencyLimit;
-    queues.set(name, { name, limit: limit !== undefined ? limit : previous?.limit, named: Boolean(task.queue?.name) || Boolean(previous?.named) });
+    const release = task.queue?.releaseConcurrencyOnWaitpoint;
+    queues.set(name, {
+      name,
+      limit: limit !== undefined ? limit : previous?.limit,
+      named: Boolean(task.queue?.name) || Boolean(previous?.named),
+      release: release !== undefined ? release : previous?.release,
+    });
   }
 
   const worker = await deps.prisma.$transaction(async (tx) => {
@@ -81,6 +93,17 @@ export async function registerWorker(
     const queueIds = new Map<string, string>();
     for (const q of queues.values()) {
       const queueId = generateInternalId("LEGACY");
+      // An operator's override outlives re-registration: only the declared base changes then.
+      const existing = await tx.taskQueue.findUnique({
+        where: { runtimeEnvironmentId_name: { runtimeEnvironmentId: env.id, name: q.name } },
+        select: { concurrencyLimitOverriddenAt: true },
+      });
+      const limitUpdate =
+        q.limit === undefined
+          ? {}
+          : existing?.concurrencyLimitOverriddenAt
+            ? { concurrencyLimitBase: q.limit }
+            : { concurrencyLimit: q.limit, concurrencyLimitBase: q.limit };
       const row = await tx.taskQueue.upsert({
         where: { runtimeEnvironmentId_name: { runtimeEnvironmentId: env.id, name: q.name } },
         create: {
@@ -89,10 +112,12 @@ export async function registerWorker(
           name: q.name,
           type: q.named ? "NAMED" : "VIRTUAL",
           concurrencyLimit: q.limit ?? null,
+          concurrencyLimitBase: q.limit ?? null,
+          releaseConcurrencyOnWaitpoint: q.release ?? true,
           runtimeEnvironmentId: env.id,
           projectId: env.projectId,
         },
-        update: q.limit !== undefined ? { concurrencyLimit: q.limit } : {},
+        update: { ...limitUpdate, releaseConcurrencyOnWaitpoint: q.release ?? true },
       });
       queueIds.set(q.name, row.id);
     }
@@ -121,9 +146,13 @@ export async function registerWorker(
     await deps.engine.runQueue.updateEnvConcurrencyLimit(env.id, env.maximumConcurrencyLimit);
     const limits = await deps.prisma.taskQueue.findMany({
       where: { runtimeEnvironmentId: env.id, name: { in: [...queues.keys()] } },
-      select: { name: true, concurrencyLimit: true },
+      select: { name: true, concurrencyLimit: true, releaseConcurrencyOnWaitpoint: true, paused: true },
     });
-    for (const q of limits) await deps.engine.runQueue.updateQueueConcurrencyLimit(env.id, q.name, q.concurrencyLimit);
+    for (const q of limits) {
+      await deps.engine.runQueue.updateQueueConcurrencyLimit(env.id, q.name, q.concurrencyLimit);
+      await deps.engine.runQueue.updateQueueReleaseOnWaitpoint(env.id, q.name, q.releaseConcurrencyOnWaitpoint);
+      if (q.paused) await deps.engine.runQueue.pauseQueue(env.id, q.name);
+    }
     await deps.engine.requeuePendingVersionRuns(env.id, slugs);
   }
   return { worker: { id: worker.id, friendlyId: worker.friendlyId, version: worker.version } };

@@ -103,11 +103,12 @@ export class RunEngine {
       this.jobs,
       this.eventBus,
       this.logger,
-      resolveHeartbeats(options.heartbeatTimeoutMs)
+      resolveHeartbeats(options.heartbeatTimeoutMs),
+      options.failpoint
     );
     this.waitpoints = new WaitpointSystem(this.core);
     this.batches = new BatchSystem(this.core, this.waitpoints, options.mintKind ?? "LEGACY");
-    this.queueRepair = new QueueRepair(this.core, { minAgeMs: options.worker?.queueRepairMinAgeMs });
+    this.queueRepair = new QueueRepair(this.core, { minAgeMs: options.worker?.queueRepairMinAgeMs }, (runId) => this.waitpoints.continueLocked(runId));
     const deps: EngineDeps = {
       core: this.core,
       runQueue: this.runQueue,
@@ -237,6 +238,11 @@ export class RunEngine {
   /** One bounded queue-repair sweep step (the background loop calls it every 30 s). */
   repairUnqueuedRuns(input: { environmentId?: string; minAgeMs?: number } = {}) {
     return this.queueRepair.sweep(input);
+  }
+
+  /** One page of the held-slots repair (also part of every sweep): waiting or finished runs holding slots. */
+  repairHeldSlots() {
+    return this.queueRepair.sweepHeldSlots();
   }
 
   // Dequeue and attempts

@@ -104,6 +104,28 @@ export class Triggering extends EnginePart {
     }
   }
 
+  /**
+   * A parent whose queue keeps its slots while it waits (`releaseConcurrencyOnWaitpoint: false`) would
+   * wait forever for a child queued behind it in that same, full queue: refused at once (422).
+   */
+  async refuseSameQueueDeadlock(parent: TaskRun, queue: string, concurrencyKey: string | null): Promise<void> {
+    if (parent.queue !== queue || (parent.concurrencyKey ?? null) !== concurrencyKey) return;
+    const envId = parent.runtimeEnvironmentId;
+    if (await this.runQueue.queueReleasesOnWaitpoint(envId, queue)) return;
+    const [{ limit }, envLimit, running] = await Promise.all([
+      this.runQueue.queueSettings(envId, queue),
+      this.runQueue.envConcurrencyLimit(envId),
+      this.runQueue.currentConcurrency({ environmentId: envId, queue, concurrencyKey: concurrencyKey ?? "" }),
+    ]);
+    const effective = Math.min(limit ?? envLimit, envLimit);
+    if (running >= effective) {
+      throw new UnprocessableError(
+        `Cannot triggerAndWait into queue "${queue}" from a run of that queue: the queue keeps its ${effective} slot(s) while its runs wait ` +
+          `(releaseConcurrencyOnWaitpoint: false) and all are taken, so the child could never start. Use another queue or release concurrency on waitpoints.`
+      );
+    }
+  }
+
   async resolveQueueName(input: TriggerInput): Promise<{ name: string; queueId: string | null }> {
     if (input.queue) return { name: sanitizeQueueName(input.queue), queueId: input.lockedQueueId ?? null };
     try {
@@ -144,6 +166,7 @@ export class Triggering extends EnginePart {
     const delayed = input.delayUntil !== undefined && input.delayUntil.getTime() > now.getTime();
     const status: TaskRun["status"] = delayed ? "DELAYED" : "PENDING";
     const queue = await this.resolveQueueName(input);
+    if (parent && input.resumeParentOnCompletion) await this.refuseSameQueueDeadlock(parent, queue.name, input.concurrencyKey ?? null);
     const ttl = this.effectiveTtl(input);
     const queueTimestamp = input.queueTimestamp ?? parent?.queueTimestamp ?? (delayed ? input.delayUntil! : now);
     const priorityMs = input.priority ? Math.min(INT4_MAX, Math.max(0, Math.round(input.priority * 1000))) : 0;

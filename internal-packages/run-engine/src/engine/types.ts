@@ -48,6 +48,11 @@ export type RunEngineOptions = {
   /** Default idempotency key lifetime. 30 days. */
   idempotencyKeyTtlMs?: number;
   logger?: EngineLogger;
+  /**
+   * Test-only crash hook, called with the name of a point between a Postgres and a Redis write
+   * (`block:afterTransition`). Crash tests kill the process there; leave unset otherwise.
+   */
+  failpoint?: (name: string) => void;
   /** Prefix for every Redis key the engine writes (queue, locks, jobs). Default "engine:". */
   keyPrefix?: string;
 };

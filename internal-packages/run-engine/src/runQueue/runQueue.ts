@@ -11,9 +11,14 @@ import { expireMessagesScript, type ExpiryCandidate } from "./scripts/expireMess
 import { nackMessageScript } from "./scripts/nackMessage.js";
 import { reacquireConcurrencyScript } from "./scripts/reacquireConcurrency.js";
 import { releaseConcurrencyScript } from "./scripts/releaseConcurrency.js";
+import { CONTINUE_AHEAD_MS, continueMessageScript } from "./scripts/continueMessage.js";
 import { removeMessageScript } from "./scripts/removeMessage.js";
 import type {
   ConcurrencyScope,
+  ContinueResult,
+  RunStateCounts,
+  HeldSlots,
+  InProgressPage,
   DequeueOptions,
   EnqueueOptions,
   EnqueueResult,
@@ -25,6 +30,7 @@ import type {
   QueueMessage,
   QueueMessageInput,
   ReacquireOptions,
+  ReleaseOptions,
   RunQueueApi,
   RunQueueOptions,
 } from "./types.js";
@@ -71,6 +77,7 @@ export class RunQueue implements RunQueueApi {
       nack: nackMessageScript(this.redis, this.keys),
       release: releaseConcurrencyScript(this.redis, this.keys),
       reacquire: reacquireConcurrencyScript(this.redis, this.keys, this.defaultEnvLimit),
+      continue: continueMessageScript(this.redis, this.keys, this.defaultEnvLimit),
       remove: removeMessageScript(this.redis, this.keys),
       expire: expireMessagesScript(this.redis, this.keys),
     };
@@ -118,8 +125,9 @@ export class RunQueue implements RunQueueApi {
     return "not_found";
   }
 
-  async releaseConcurrency(runId: string): Promise<boolean> {
-    const result = await this.withMessage(runId, "releaseConcurrency", (stored) => this.scripts.release(stored));
+  async releaseConcurrency(runId: string, options: ReleaseOptions = {}): Promise<boolean> {
+    const mode = options.onWaitpoint ? "waitpoint" : "all";
+    const result = await this.withMessage(runId, "releaseConcurrency", (stored) => this.scripts.release(stored, mode));
     if (result.outcome !== "ok") return false;
     await this.notify(result.message!.environmentId);
     return true;
@@ -130,6 +138,12 @@ export class RunQueue implements RunQueueApi {
       this.scripts.reacquire(stored, options.force === true),
     );
     return result.outcome === "ok";
+  }
+
+  async continueRun(runId: string): Promise<ContinueResult> {
+    const result = await this.withMessage(runId, "continueRun", (stored) => this.scripts.continue(stored));
+    if (result.outcome === "queued") await this.notify(result.message!.environmentId);
+    return result.outcome;
   }
 
   async removeMessage(runId: string): Promise<boolean> {
@@ -149,6 +163,109 @@ export class RunQueue implements RunQueueApi {
     if (options.burstFactor !== undefined) fields.burst = Math.max(1, options.burstFactor);
     await this.redis.hset(this.keys.envMeta(environmentId), fields);
     await this.notify(environmentId);
+  }
+
+  async updateQueueReleaseOnWaitpoint(environmentId: string, queue: string, release: boolean): Promise<void> {
+    const key = this.keys.queueMeta(environmentId, queue);
+    if (release) await this.redis.hdel(key, "releaseOnWaitpoint");
+    else await this.redis.hset(key, "releaseOnWaitpoint", "0");
+  }
+
+  async queueReleasesOnWaitpoint(environmentId: string, queue: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.queueMeta(environmentId, queue), "releaseOnWaitpoint")) !== "0";
+  }
+
+  /** The queue's own limit (null: env limit only) and pause flag as the queue enforces them. */
+  async queueSettings(environmentId: string, queue: string): Promise<{ limit: number | null; paused: boolean }> {
+    const [limit, paused] = await this.redis.hmget(this.keys.queueMeta(environmentId, queue), "limit", "paused");
+    return { limit: limit === null ? null : Number(limit), paused: paused === "1" };
+  }
+
+  async envConcurrencyLimit(environmentId: string): Promise<number> {
+    const limit = await this.redis.hget(this.keys.envMeta(environmentId), "limit");
+    return limit === null ? this.defaultEnvLimit : Number(limit);
+  }
+
+  async heldSlots(environmentId: string): Promise<HeldSlots> {
+    // SCAN patterns are not prefixed by ioredis: add the connection's keyPrefix, strip it from the answers.
+    const connectionPrefix = this.redis.options.keyPrefix ?? "";
+    const pattern = `${connectionPrefix}${this.keys.queue(environmentId, "*")}`;
+    const keyPrefixLength = connectionPrefix.length;
+    const queueSets: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, found] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      cursor = next;
+      for (const key of found) if (/:(running|ckrun:[^:]*)$/.test(key)) queueSets.push(key.slice(keyPrefixLength));
+    } while (cursor !== "0");
+    const env = await this.redis.smembers(this.keys.envRunning(environmentId));
+    const sets: Record<string, string[]> = {};
+    for (const key of queueSets.sort()) {
+      const members = await this.redis.smembers(key);
+      if (members.length > 0) sets[key] = members;
+    }
+    return { env, queueAndKeySets: sets };
+  }
+
+  async scanInProgress(cursor: string, count: number): Promise<InProgressPage> {
+    const [next, flat] = await this.redis.hscan(this.keys.inflight(), cursor, "COUNT", count);
+    const runIds = flat.filter((_, i) => i % 2 === 0);
+    if (runIds.length === 0) return { cursor: next, runs: [] };
+    const raws = await this.redis.hmget(this.keys.messages(), ...runIds);
+    const runs: InProgressPage["runs"] = [];
+    for (let i = 0; i < runIds.length; i++) {
+      const raw = raws[i];
+      if (!raw) continue;
+      const message = decodeMessage(raw);
+      const holds = await this.redis.sismember(this.keys.envRunning(message.environmentId), runIds[i]);
+      runs.push({ runId: runIds[i], environmentId: message.environmentId, holdsEnvSlot: holds === 1 });
+    }
+    return { cursor: next, runs };
+  }
+
+  /**
+   * Per environment and queue: runs `executing` (holding their env slot), `blocked` (in progress,
+   * blocked on waitpoints, no env slot) and `continuing` (waitpoints done, queued ahead of new runs for
+   * a slot). Scans every in-progress message: for dashboards and metrics scrapes, not hot paths.
+   */
+  async runStateCounts(environmentId?: string): Promise<RunStateCounts> {
+    const out: RunStateCounts = new Map();
+    const bump = (envId: string, environmentType: string, queue: string, field: "executing" | "blocked" | "continuing") => {
+      let env = out.get(envId);
+      if (!env) out.set(envId, (env = { environmentType, queues: new Map() }));
+      const counts = env.queues.get(queue) ?? { executing: 0, blocked: 0, continuing: 0 };
+      counts[field]++;
+      env.queues.set(queue, counts);
+    };
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.inflight(), cursor, "COUNT", 500);
+      cursor = next;
+      const runIds = flat.filter((_, i) => i % 2 === 0);
+      if (runIds.length === 0) continue;
+      const raws = await this.redis.hmget(this.keys.messages(), ...runIds);
+      for (let i = 0; i < runIds.length; i++) {
+        const raw = raws[i];
+        if (!raw) continue;
+        const m = decodeMessage(raw);
+        if (environmentId !== undefined && m.environmentId !== environmentId) continue;
+        const holds = (await this.redis.sismember(this.keys.envRunning(m.environmentId), runIds[i])) === 1;
+        bump(m.environmentId, m.environmentType, m.queue, holds ? "executing" : "blocked");
+      }
+    } while (cursor !== "0");
+    const envIds = environmentId !== undefined ? [environmentId] : await this.redis.zrange(this.keys.envs(), 0, -1);
+    const continueBelow = Date.now() - CONTINUE_AHEAD_MS / 2;
+    for (const envId of envIds) {
+      for (const queue of await this.redis.zrange(this.keys.envQueues(envId), 0, -1)) {
+        for (const ck of await this.redis.zrange(this.keys.queueSubs(envId, queue), 0, -1)) {
+          const continuing = await this.redis.zrangebyscore(this.keys.subQueue(envId, queue, ck), "-inf", continueBelow);
+          if (continuing.length === 0) continue;
+          const raws = await this.redis.hmget(this.keys.messages(), ...continuing);
+          for (const raw of raws) if (raw) bump(envId, decodeMessage(raw).environmentType, queue, "continuing");
+        }
+      }
+    }
+    return out;
   }
 
   async pauseQueue(environmentId: string, queue: string): Promise<void> {

@@ -77,6 +77,33 @@ export type ReacquireOptions = {
   force?: boolean;
 };
 
+export type ReleaseOptions = {
+  /**
+   * The run blocks on a waitpoint: the env slot is freed, the queue and key slots too unless the
+   * queue keeps them (`updateQueueReleaseOnWaitpoint(…, false)`). Default: free every slot.
+   */
+  onWaitpoint?: boolean;
+};
+
+/**
+ * `ok`: the run holds its slots again; `queued`: no room, it waits at the head of its sub-queue and a
+ * dequeue hands it out (with its slots) later; `missing`: the run has no message.
+ */
+export type ContinueResult = "ok" | "queued" | "missing";
+
+/** Members of the env running SET and of every queue / concurrency-key running SET of the env (non-empty only). */
+export type HeldSlots = { env: string[]; queueAndKeySets: Record<string, string[]> };
+
+export type QueueRunStates = { executing: number; blocked: number; continuing: number };
+/** environmentId → its type and, per queue, how many runs execute or wait (see `runStateCounts`). */
+export type RunStateCounts = Map<string, { environmentType: string; queues: Map<string, QueueRunStates> }>;
+
+export type InProgressPage = {
+  /** "0" when the scan is complete. */
+  cursor: string;
+  runs: Array<{ runId: string; environmentId: string; holdsEnvSlot: boolean }>;
+};
+
 export type ConcurrencyScope = {
   environmentId: string;
   queue?: string;
@@ -116,8 +143,18 @@ export interface RunQueueApi {
   acknowledgeMessage(runId: string): Promise<boolean>;
   /** Puts an in-progress message back in its queue (attempt + 1, TTL dropped) and frees its concurrency. */
   nackMessage(runId: string, options?: NackOptions): Promise<NackResult>;
-  /** Frees the run's concurrency slots; the message stays in progress. */
-  releaseConcurrency(runId: string): Promise<boolean>;
+  /** Frees the run's concurrency slots (or a waiting run's, see ReleaseOptions); the message stays in progress. */
+  releaseConcurrency(runId: string, options?: ReleaseOptions): Promise<boolean>;
+  /** A blocked run resumes: its slots back within every limit, or a place ahead of new runs in its sub-queue. */
+  continueRun(runId: string): Promise<ContinueResult>;
+  /** Whether the queue's runs give their queue and key slots back while they wait (default true). */
+  updateQueueReleaseOnWaitpoint(environmentId: string, queue: string, release: boolean): Promise<void>;
+  /** Who holds slots in the env: an operator's (and the no-leak tests') view. */
+  heldSlots(environmentId: string): Promise<HeldSlots>;
+  /** Runs executing, blocked on waitpoints and queued to continue, per environment and queue. */
+  runStateCounts(environmentId?: string): Promise<RunStateCounts>;
+  /** Pages through in-progress messages (HSCAN cursor), with whether each holds its env slot. */
+  scanInProgress(cursor: string, count: number): Promise<InProgressPage>;
   /** Takes the slots back. False when the run is not in progress, or a limit is full (without `force`). */
   reacquireConcurrency(runId: string, options?: ReacquireOptions): Promise<boolean>;
   /** Removes a queued (not in-progress) message, e.g. on cancel. False if it was not queued. */

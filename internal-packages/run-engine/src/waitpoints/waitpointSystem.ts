@@ -308,9 +308,16 @@ export class WaitpointSystem {
       }));
     }
     const blocked = snapshot;
-    if (pending === 0 && snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
-      const continued = await this.continueLocked(run.id);
-      if (continued.status === "unblocked") snapshot = continued.snapshot;
+    if (snapshot.executionStatus === "EXECUTING_WITH_WAITPOINTS") {
+      if (pending > 0) {
+        // After the Postgres transition: a crash in between leaves a waiting run holding slots,
+        // which the repair sweep (queueRepair.ts) releases.
+        this.core.failpoint("block:afterTransition");
+        await this.core.runQueue.releaseConcurrency(run.id, { onWaitpoint: true });
+      } else {
+        const continued = await this.continueLocked(run.id);
+        if (continued.status === "unblocked") snapshot = continued.snapshot;
+      }
     }
     return {
       snapshotId: snapshot.id,
@@ -362,7 +369,7 @@ export class WaitpointSystem {
     await this.completeWaitpoint(waitpointId, error ? { output: error, isError: true } : {}, hintFromWaitpoint(found.row) ?? undefined);
   }
 
-  async continueRunIfUnblocked(runId: string): Promise<"blocked" | "skipped" | "unblocked"> {
+  async continueRunIfUnblocked(runId: string): Promise<"blocked" | "skipped" | "queued" | "unblocked"> {
     try {
       const result = await this.core.lockRun(runId, () => this.continueLocked(runId));
       return result.status;
@@ -376,7 +383,7 @@ export class WaitpointSystem {
   /** Under the run lock. All edges completed and the run waiting → EXECUTING with the completed waitpoints. */
   async continueLocked(
     runId: string
-  ): Promise<{ status: "blocked" | "skipped" } | { status: "unblocked"; snapshot: TaskRunExecutionSnapshot }> {
+  ): Promise<{ status: "blocked" | "skipped" | "queued" } | { status: "unblocked"; snapshot: TaskRunExecutionSnapshot }> {
     const edges = await engineStore.listBlockingEdges(this.core.store, runId);
     if (edges.length === 0) return { status: "skipped" };
     if (edges.some((e) => e.waitpoint.status === "PENDING")) return { status: "blocked" };
@@ -387,6 +394,9 @@ export class WaitpointSystem {
       return { status: "skipped" };
     }
     if (latest.executionStatus !== "EXECUTING_WITH_WAITPOINTS") return { status: "skipped" };
+    // Slots back before the run resumes; with no room it waits at the head of its queue and the
+    // dequeue that hands it out continues it (Dequeueing.lockDequeuedRun).
+    if ((await this.core.runQueue.continueRun(runId)) === "queued") return { status: "queued" };
     const ordered = [...edges].sort(
       (a, b) => (a.batchIndex ?? -1) - (b.batchIndex ?? -1) || a.createdAt.getTime() - b.createdAt.getTime()
     );
@@ -452,12 +462,23 @@ export class WaitpointSystem {
     }
   }
 
+  /** No requeue or other dequeue happened after `from` (a PENDING_EXECUTING snapshot). */
+  async #sameDequeue(runId: string, from: TaskRunExecutionSnapshot): Promise<boolean> {
+    const since = (await engineStore.listSnapshots(this.core.store, runId)).filter((s) => s.isValid && s.createdAt.getTime() > from.createdAt.getTime());
+    return since.every((s) => s.executionStatus !== "QUEUED" && s.executionStatus !== "PENDING_EXECUTING");
+  }
+
   async #evaluateContinueFrom(
     runId: string,
     from: TaskRunExecutionSnapshot,
     latest: TaskRunExecutionSnapshot
   ): Promise<ContinueFromResult | null> {
     const friendly = snapshotFriendlyId(latest.id);
+    // Asked from the dequeue's PENDING_EXECUTING snapshot while that worker's own attempt start was in
+    // flight (a heartbeat racing attempts/start): the attempt it started is still its own.
+    const startedSince =
+      from.executionStatus === "PENDING_EXECUTING" && (latest.attemptNumber ?? 0) === (from.attemptNumber ?? 0) + 1 && latest.createdAt.getTime() > from.createdAt.getTime();
+    if (startedSince && isExecuting(latest.executionStatus) && (await this.#sameDequeue(runId, from))) return null;
     const sameAttempt = (latest.attemptNumber ?? 0) === (from.attemptNumber ?? 0);
     if (latest.executionStatus === "PENDING_CANCEL" && sameAttempt) {
       return { status: "cancelled", snapshotId: latest.id, snapshotFriendlyId: friendly };

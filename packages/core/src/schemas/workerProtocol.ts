@@ -68,6 +68,8 @@ export const WorkerQueueConfig = z
   .object({
     name: WorkerQueueName,
     concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+    /** Runs give their queue and concurrency-key slots back while they wait (default true; the env slot always). */
+    releaseConcurrencyOnWaitpoint: z.boolean().optional(),
   })
   .strict();
 export type WorkerQueueConfig = z.infer<typeof WorkerQueueConfig>;

@@ -10,8 +10,14 @@ export type QueueRow = {
   type: "NAMED" | "VIRTUAL" | "UNREGISTERED";
   queued: number;
   running: number;
+  /** Runs of the queue blocked on waitpoints (they hold no environment slot). */
+  blocked: number;
+  /** Runs whose waitpoints completed, queued ahead of new runs for a slot ("continue" messages). */
+  continuing: number;
   /** The queue's own limit; null = only the environment limit applies. */
   limit: number | null;
+  /** The worker's declared limit while an operator override is active; undefined when not overridden. */
+  overriddenFrom?: number | null;
   paused: boolean;
   /** The run queue (Redis) and the TaskQueue row disagree on the limit or pause. */
   drift: string | null;
@@ -22,6 +28,9 @@ export type QueuesPage = {
   environment: {
     queued: number;
     running: number;
+    /** Runs blocked on waitpoints and runs queued to continue, in every queue. */
+    blocked: number;
+    continuing: number;
     /** The limit the run queue enforces (its default until a worker registers and pushes the environment's). */
     limit: number;
     /** RuntimeEnvironment.maximumConcurrencyLimit. */
@@ -55,15 +64,23 @@ export async function presentQueues(
   const runQueue = runtime.engine.runQueue;
   const keys = runQueue.keys;
 
-  const [rows, indexed, envMeta, envRunning] = await Promise.all([
+  const [rows, indexed, envMeta, envRunning, states] = await Promise.all([
     runtime.prisma.taskQueue.findMany({
       where: { runtimeEnvironmentId: envId },
-      select: { name: true, type: true, concurrencyLimit: true, paused: true },
+      select: { name: true, type: true, concurrencyLimit: true, concurrencyLimitBase: true, concurrencyLimitOverriddenAt: true, paused: true },
     }),
     runtime.redis.zrange(keys.envQueues(envId), 0, -1),
     runtime.redis.hgetall(keys.envMeta(envId)),
     runQueue.currentConcurrency({ environmentId: envId }),
+    runQueue.runStateCounts(envId),
   ]);
+  const queueStates = states.get(envId)?.queues ?? new Map();
+  let blockedTotal = 0;
+  let continuingTotal = 0;
+  for (const q of queueStates.values()) {
+    blockedTotal += q.blocked;
+    continuingTotal += q.continuing;
+  }
 
   const byName = new Map(rows.map((row) => [row.name, row]));
   const names = [...new Set([...rows.map((r) => r.name), ...indexed])].sort((a, b) => a.localeCompare(b));
@@ -91,7 +108,10 @@ export async function presentQueues(
         type: row ? row.type : "UNREGISTERED",
         queued,
         running,
+        blocked: queueStates.get(name)?.blocked ?? 0,
+        continuing: queueStates.get(name)?.continuing ?? 0,
         limit: redisLimit ?? row?.concurrencyLimit ?? null,
+        ...(row?.concurrencyLimitOverriddenAt ? { overriddenFrom: row.concurrencyLimitBase } : {}),
         paused: redisPaused || (row?.paused ?? false),
         drift: drift.length > 0 ? drift.join("; ") : null,
         runsHref: `${base}/runs?statuses=QUEUED&queue=${encodeURIComponent(name)}&period=all`,
@@ -104,6 +124,8 @@ export async function presentQueues(
     environment: {
       queued: queuedTotal,
       running: envRunning,
+      blocked: blockedTotal,
+      continuing: continuingTotal,
       limit: parseLimit(envMeta.limit) ?? runQueue.options.defaultEnvConcurrencyLimit ?? 10,
       configuredLimit: scope.environment.maximumConcurrencyLimit,
       burstFactor: parseLimit(envMeta.burst) ?? 1,

@@ -80,7 +80,11 @@ export async function registerWorker(environment: WorkerEnvironment, request: Re
       id: task.id,
       filePath: task.filePath,
       exportName: task.exportName,
-      queue: { name: task.queue?.name ?? `task/${task.id}`, concurrencyLimit: queueLimits.get(task.queue?.name ?? `task/${task.id}`) ?? null },
+      queue: {
+        name: task.queue?.name ?? `task/${task.id}`,
+        concurrencyLimit: queueLimits.get(task.queue?.name ?? `task/${task.id}`) ?? null,
+        releaseConcurrencyOnWaitpoint: task.queue?.releaseConcurrencyOnWaitpoint,
+      },
       retry: task.retry,
       maxDuration: task.maxDuration,
       machine: task.machine ? { preset: task.machine } : undefined,
