@@ -71,6 +71,20 @@ describe.each(MODES)("environment variables ($mode)", ({ split }) => {
     }
   });
 
+  test("the trigger.dev CLI's dev mode loads the environment's variables (GET …/envvars, its schema)", async () => {
+    const { GetEnvironmentVariablesResponseBody } = await import("@trigger.dev/core/v3");
+    await envvars.create(projectRef, "dev", { name: "FROM_DASHBOARD", value: "dev-value" });
+    const res = await api(server, "GET", `/api/v1/projects/${projectRef}/envvars`);
+    expect(res.status).toBe(200);
+    expect(GetEnvironmentVariablesResponseBody.parse(res.body).variables).toMatchObject({ FROM_DASHBOARD: "dev-value" });
+    // the production key sees its own environment's variables only; another project's ref is a 404
+    const prod = await api(server, "GET", `/api/v1/projects/${projectRef}/envvars`, { key: server.prodSecretKey });
+    expect(prod.body.variables).not.toHaveProperty("FROM_DASHBOARD");
+    expect((await api(server, "GET", `/api/v1/projects/proj_someoneelse/envvars`)).status).toBe(404);
+    expect((await api(server, "GET", `/api/v1/projects/${projectRef}/envvars`, { key: null })).status).toBe(401);
+    await envvars.del(projectRef, "dev", "FROM_DASHBOARD");
+  });
+
   test("bad input and other environments are refused and change nothing", async () => {
     const bad = await api(server, "POST", `/api/v1/projects/${projectRef}/envvars/dev`, { body: { name: "1BAD", value: "x" } });
     expect(bad.status).toBe(400);
