@@ -56,6 +56,7 @@ postgresTest(
       REDIS_URL: TEST_REDIS_URL,
       PORT: String(port),
       SESSION_SECRET: "e2e-session-secret-0123456789",
+      ENCRYPTION_KEY: "e2e-encryption-key-0123456789abcdef",
       BOOTSTRAP_DEV_SECRET_KEY: "tr_dev_E2eServerKey000000001",
     });
     try {

@@ -61,15 +61,16 @@ describe("migrateDatabase", () => {
     expect(recorded.every((r) => r.finished_at instanceof Date && /^[0-9a-f]{64}$/.test(r.checksum))).toBe(true);
   });
 
-  it("the run-ops folder migrates a database of its own with only the run tables", async () => {
+  it("the run-ops folder migrates a database of its own with only the run tables and what lives beside runs", async () => {
     const url = newDatabaseUrl();
     await migrateDatabase(url, MIGRATIONS_DIRS["run-ops"]);
     const tables = await query<{ table_name: string }>(
       url,
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
     );
+    // beside the runs: offloaded packets (PacketChunk) and trace events (RunLog, RunSpan), so they follow the split
     expect(tables.map((t) => t.table_name)).toEqual([
-      "BatchTaskRun", "BatchTaskRunError", "TaskRun", "TaskRunExecutionSnapshot", "TaskRunWaitpoint", "Waitpoint", "_prisma_migrations",
+      "BatchTaskRun", "BatchTaskRunError", "PacketChunk", "RunLog", "RunSpan", "TaskRun", "TaskRunExecutionSnapshot", "TaskRunWaitpoint", "Waitpoint", "_prisma_migrations",
     ]);
   });
 
