@@ -139,6 +139,7 @@ describe.each(MODES)("concurrency limit overrides: total and per key ($mode)", (
     const [free] = await triggerKeyed("ov-ttl", ["u"]);
     await expectAllCompleted([free!]); // the worker dequeues this queue meanwhile
     const view = await concurrencyLimits.retrieve("task/ov-ttl", { concurrencyKey: "t" });
+    // While the override still holds (a loaded machine may already be past the ttl), the key's run waits.
     if (view.perKey.override === 0) expect((await runs.retrieve(held!)).status).toBe("QUEUED");
 
     await waitFor(async () => (await concurrencyLimits.retrieve("task/ov-ttl", { concurrencyKey: "t" })).perKey.override === null, 15_000, "the ttl to lapse");
