@@ -93,6 +93,18 @@ describe.each(MODES)("concurrency limit overrides: total and per key ($mode)", (
     expect(overridden.total.overriddenAt).toBeInstanceOf(Date);
     expect(overridden.perKey).toMatchObject({ current: 2, base: 2, override: null });
     expect(await runQueue.queueSettings(devEnvId, "task/ov-total")).toMatchObject({ limit: 2, total: 2 });
+    // The row is the record: a worker registering pushes the total to the run queue again.
+    await runQueue.updateQueueTotalLimit(devEnvId, "task/ov-total", null);
+    const again = await worker.startWorker({
+      apiUrl: server.baseUrl,
+      secretKey: server.devSecretKey,
+      tasks: [totalTask, keyTask, ttlTask, waitChild, waitParent],
+      concurrency: 1,
+      logLevel: "warn",
+      logSink: (line) => void workerLogs.push(line),
+    });
+    await again.stop();
+    expect(await runQueue.queueSettings(devEnvId, "task/ov-total")).toMatchObject({ limit: 2, total: 2 });
 
     const ids = await triggerKeyed("ov-total", ["a", "b", "c", "d", "a", "b", "c", "d"]);
     await expectAllCompleted(ids);
