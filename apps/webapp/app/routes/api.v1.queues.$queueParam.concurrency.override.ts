@@ -7,7 +7,7 @@ export const action = apiAction({}, {
   POST: async ({ request, params, auth, runtime }) => {
     const body = await readJsonBody(request, OverrideQueueBody, { maxBytes: MAX_QUEUE_BODY_BYTES });
     const ref = queueRefFrom(requireParam(params, "queueParam"), body.type);
-    const row = await queueOperations(runtime).overrideLimit(auth.environment.id, ref, body.concurrencyLimit);
+    const row = await queueOperations(runtime).overrideLimit(auth.environment.id, ref, { perKey: body.concurrencyLimit });
     return json(await presentQueue(runtime.engine.runQueue, auth.environment.id, row));
   },
 });

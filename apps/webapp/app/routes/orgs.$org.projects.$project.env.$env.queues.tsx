@@ -34,7 +34,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (intent === "queue-override") {
       const raw = String(form.get("limit") ?? "").trim();
       const limit = raw === "" ? NaN : Number(raw);
-      const row = await ops.overrideLimit(envId, ref, limit);
+      const row = await ops.overrideLimit(envId, ref, { perKey: limit });
       return json({ ok: true as const, message: `${row.name} limit overridden to ${row.concurrencyLimit}.` });
     }
     if (intent === "queue-reset") {

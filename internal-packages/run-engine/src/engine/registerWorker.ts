@@ -146,10 +146,11 @@ export async function registerWorker(
     await deps.engine.runQueue.updateEnvConcurrencyLimit(env.id, env.maximumConcurrencyLimit);
     const limits = await deps.prisma.taskQueue.findMany({
       where: { runtimeEnvironmentId: env.id, name: { in: [...queues.keys()] } },
-      select: { name: true, concurrencyLimit: true, releaseConcurrencyOnWaitpoint: true, paused: true },
+      select: { name: true, concurrencyLimit: true, concurrencyLimitTotal: true, releaseConcurrencyOnWaitpoint: true, paused: true },
     });
     for (const q of limits) {
       await deps.engine.runQueue.updateQueueConcurrencyLimit(env.id, q.name, q.concurrencyLimit);
+      await deps.engine.runQueue.updateQueueTotalLimit(env.id, q.name, q.concurrencyLimitTotal);
       await deps.engine.runQueue.updateQueueReleaseOnWaitpoint(env.id, q.name, q.releaseConcurrencyOnWaitpoint);
       if (q.paused) await deps.engine.runQueue.pauseQueue(env.id, q.name);
     }

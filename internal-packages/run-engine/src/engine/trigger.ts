@@ -112,13 +112,15 @@ export class Triggering extends EnginePart {
     if (parent.queue !== queue || (parent.concurrencyKey ?? null) !== concurrencyKey) return;
     const envId = parent.runtimeEnvironmentId;
     if (await this.runQueue.queueReleasesOnWaitpoint(envId, queue)) return;
-    const [{ limit }, envLimit, running] = await Promise.all([
+    const [{ limit, total }, envLimit, keyOverride, running, queueRunning] = await Promise.all([
       this.runQueue.queueSettings(envId, queue),
       this.runQueue.envConcurrencyLimit(envId),
+      this.runQueue.keyConcurrencyLimit(envId, queue, concurrencyKey ?? ""),
       this.runQueue.currentConcurrency({ environmentId: envId, queue, concurrencyKey: concurrencyKey ?? "" }),
+      this.runQueue.currentConcurrency({ environmentId: envId, queue }),
     ]);
-    const effective = Math.min(limit ?? envLimit, envLimit);
-    if (running >= effective) {
+    const effective = Math.min(keyOverride?.limit ?? limit ?? envLimit, envLimit);
+    if (running >= effective || (total !== null && queueRunning >= total)) {
       throw new UnprocessableError(
         `Cannot triggerAndWait into queue "${queue}" from a run of that queue: the queue keeps its ${effective} slot(s) while its runs wait ` +
           `(releaseConcurrencyOnWaitpoint: false) and all are taken, so the child could never start. Use another queue or release concurrency on waitpoints.`

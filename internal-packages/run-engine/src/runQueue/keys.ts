@@ -17,6 +17,7 @@
  *   env:<e>:q:<q>:subs / :subs:rr  ZSET  concurrency key ('' = none) → earliest score / last served
  *   env:<e>:q:<q>:ck:<k>           ZSET  queued runIds by score (the sub-queue)
  *   env:<e>:q:<q>:ckrun:<k>        SET   runIds holding a slot of that sub-queue
+ *   env:<e>:q:<q>:cklimit:<k>      STRING that key's own limit (overrides the queue's; PX TTL = lapses)
  */
 export function escapeKeyPart(part: string): string {
   return part.replace(/%/g, "%25").replace(/:/g, "%3A");
@@ -49,6 +50,7 @@ export class RunQueueKeys {
   queueSubsRotation = (envId: string, queue: string) => `${this.queue(envId, queue)}:subs:rr`;
   subQueue = (envId: string, queue: string, ck: string) => `${this.queue(envId, queue)}:ck:${escapeKeyPart(ck)}`;
   subRunning = (envId: string, queue: string, ck: string) => `${this.queue(envId, queue)}:ckrun:${escapeKeyPart(ck)}`;
+  keyLimit = (envId: string, queue: string, ck: string) => `${this.queue(envId, queue)}:cklimit:${escapeKeyPart(ck)}`;
 
   /** Pub/sub channels are not keys: the caller adds the connection's keyPrefix. */
   signalChannel = (envId: string | undefined) => `${this.prefix}signal:${envId === undefined ? "*" : escapeKeyPart(envId)}`;

@@ -119,13 +119,14 @@ export class DequeuePlanner {
     const planned: PlannedQueue[] = [];
     for (let start = 0; start < names.length && planned.length < wanted; start += wanted) {
       const chunk = names.slice(start, start + wanted);
-      const metas = await Promise.all(chunk.map((q) => this.redis.hmget(this.keys.queueMeta(envId, q), "limit", "paused")));
+      const metas = await Promise.all(chunk.map((q) => this.redis.hmget(this.keys.queueMeta(envId, q), "limit", "paused", "total")));
       const queues = await Promise.all(
         chunk.map(async (name, i) => {
-          const [limit, paused] = metas[i]!;
+          const [limit, paused, total] = metas[i]!;
           if (paused === "1") return undefined;
+          if (total !== null && (await this.redis.scard(this.keys.queueRunning(envId, name))) >= Number(total)) return undefined;
           const effective = Math.min(limit === null ? Infinity : Number(limit), envBase);
-          const concurrencyKeys = await this.planQueue(envId, name, effective, wanted, now);
+          const concurrencyKeys = await this.planQueue(envId, name, effective, envBase, wanted, now);
           return concurrencyKeys.length ? { name, concurrencyKeys } : undefined;
         }),
       );
@@ -134,8 +135,8 @@ export class DequeuePlanner {
     return planned;
   }
 
-  private async planQueue(envId: string, queue: string, limit: number, wanted: number, now: number): Promise<string[]> {
-    if (limit <= 0) return [];
+  /** Keys with room: below their own override (see `RunQueueKeys.keyLimit`) or else the queue's limit. */
+  private async planQueue(envId: string, queue: string, limit: number, envBase: number, wanted: number, now: number): Promise<string[]> {
     const cks = await this.dueMembers(
       this.keys.queueSubs(envId, queue),
       this.keys.queueSubsRotation(envId, queue),
@@ -145,9 +146,14 @@ export class DequeuePlanner {
     const planned: string[] = [];
     for (let start = 0; start < cks.length && planned.length < wanted; start += wanted) {
       const chunk = cks.slice(start, start + wanted);
-      const running = await Promise.all(chunk.map((ck) => this.redis.scard(this.keys.subRunning(envId, queue, ck))));
+      const [running, overrides] = await Promise.all([
+        Promise.all(chunk.map((ck) => this.redis.scard(this.keys.subRunning(envId, queue, ck)))),
+        this.redis.mget(...chunk.map((ck) => this.keys.keyLimit(envId, queue, ck))),
+      ]);
       chunk.forEach((ck, i) => {
-        if (running[i]! < limit && planned.length < wanted) planned.push(ck);
+        const override = overrides[i];
+        const keyLimit = override === null || override === undefined ? limit : Math.min(Number(override), envBase);
+        if (running[i]! < keyLimit && planned.length < wanted) planned.push(ck);
       });
     }
     return planned;

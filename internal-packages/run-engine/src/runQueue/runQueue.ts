@@ -19,6 +19,7 @@ import type {
   RunStateCounts,
   HeldSlots,
   InProgressPage,
+  KeyLimitOverride,
   DequeueOptions,
   EnqueueOptions,
   EnqueueResult,
@@ -158,6 +159,31 @@ export class RunQueue implements RunQueueApi {
     await this.notify(environmentId);
   }
 
+  async updateQueueTotalLimit(environmentId: string, queue: string, total: number | null): Promise<void> {
+    const key = this.keys.queueMeta(environmentId, queue);
+    if (total === null) await this.redis.hdel(key, "total");
+    else await this.redis.hset(key, "total", Math.max(0, Math.floor(total)));
+    await this.notify(environmentId);
+  }
+
+  async overrideKeyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string, limit: number, ttlMs: number): Promise<void> {
+    const key = this.keys.keyLimit(environmentId, queue, concurrencyKey);
+    await this.redis.set(key, Math.max(0, Math.floor(limit)), "PX", Math.max(1, Math.floor(ttlMs)));
+    await this.notify(environmentId);
+  }
+
+  async resetKeyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string): Promise<void> {
+    await this.redis.del(this.keys.keyLimit(environmentId, queue, concurrencyKey));
+    await this.notify(environmentId);
+  }
+
+  async keyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string): Promise<KeyLimitOverride | null> {
+    const key = this.keys.keyLimit(environmentId, queue, concurrencyKey);
+    const [[, limit], [, pttl]] = (await this.redis.pipeline().get(key).pttl(key).exec()) as Array<[unknown, unknown]>;
+    if (limit === null || typeof pttl !== "number" || pttl < 0) return null;
+    return { limit: Number(limit), expiresAt: new Date(Date.now() + pttl) };
+  }
+
   async updateEnvConcurrencyLimit(environmentId: string, limit: number, options: EnvConcurrencyOptions = {}): Promise<void> {
     const fields: Record<string, number> = { limit: Math.max(0, Math.floor(limit)) };
     if (options.burstFactor !== undefined) fields.burst = Math.max(1, options.burstFactor);
@@ -175,10 +201,10 @@ export class RunQueue implements RunQueueApi {
     return (await this.redis.hget(this.keys.queueMeta(environmentId, queue), "releaseOnWaitpoint")) !== "0";
   }
 
-  /** The queue's own limit (null: env limit only) and pause flag as the queue enforces them. */
-  async queueSettings(environmentId: string, queue: string): Promise<{ limit: number | null; paused: boolean }> {
-    const [limit, paused] = await this.redis.hmget(this.keys.queueMeta(environmentId, queue), "limit", "paused");
-    return { limit: limit === null ? null : Number(limit), paused: paused === "1" };
+  /** The queue's own limit (null: env limit only), total cap (null: none) and pause flag as the queue enforces them. */
+  async queueSettings(environmentId: string, queue: string): Promise<{ limit: number | null; total: number | null; paused: boolean }> {
+    const [limit, paused, total] = await this.redis.hmget(this.keys.queueMeta(environmentId, queue), "limit", "paused", "total");
+    return { limit: limit === null ? null : Number(limit), total: total === null ? null : Number(total), paused: paused === "1" };
   }
 
   async envConcurrencyLimit(environmentId: string): Promise<number> {

@@ -94,6 +94,8 @@ export type ContinueResult = "ok" | "queued" | "missing";
 /** Members of the env running SET and of every queue / concurrency-key running SET of the env (non-empty only). */
 export type HeldSlots = { env: string[]; queueAndKeySets: Record<string, string[]> };
 
+export type KeyLimitOverride = { limit: number; expiresAt: Date };
+
 export type QueueRunStates = { executing: number; blocked: number; continuing: number };
 /** environmentId → its type and, per queue, how many runs execute or wait (see `runStateCounts`). */
 export type RunStateCounts = Map<string, { environmentType: string; queues: Map<string, QueueRunStates> }>;
@@ -161,6 +163,14 @@ export interface RunQueueApi {
   removeMessage(runId: string): Promise<boolean>;
   /** `null` removes the queue's own limit (env limit only). */
   updateQueueConcurrencyLimit(environmentId: string, queue: string, limit: number | null): Promise<void>;
+  /** Caps the runs of every concurrency key of the queue together; `null` removes the cap. */
+  updateQueueTotalLimit(environmentId: string, queue: string, total: number | null): Promise<void>;
+  /** One concurrency key's own limit instead of the queue's (env-clamped), lapsing after `ttlMs`. */
+  overrideKeyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string, limit: number, ttlMs: number): Promise<void>;
+  /** Drops a key's own limit: it has the queue's again. */
+  resetKeyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string): Promise<void>;
+  /** The key's own limit and when it lapses, or null when it has none (never set, reset or lapsed). */
+  keyConcurrencyLimit(environmentId: string, queue: string, concurrencyKey: string): Promise<KeyLimitOverride | null>;
   updateEnvConcurrencyLimit(environmentId: string, limit: number, options?: EnvConcurrencyOptions): Promise<void>;
   pauseQueue(environmentId: string, queue: string): Promise<void>;
   resumeQueue(environmentId: string, queue: string): Promise<void>;

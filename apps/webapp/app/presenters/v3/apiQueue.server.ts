@@ -6,8 +6,8 @@ import { QUEUE_ROW_SELECT, type QueueRef, type QueueRow } from "~/v3/queues/queu
 /**
  * The queue views of the REST API in the published SDK's shapes (`queues.*`: QueueItem, V1 queues with
  * their own limit; `concurrencyLimits.*`: ConcurrencyLimitItem). A queue is also the concurrency limit
- * of the same name: its limit caps each concurrency key (`perKey`); all keys together are bounded by
- * the environment limit (`total`).
+ * of the same name: its limit caps each concurrency key (`perKey`, a key may have its own override
+ * for a while); `total` caps all its keys together (an operator's override; else the environment limit).
  */
 
 export type Page<T> = { data: T[]; pagination: { currentPage: number; totalPages: number; count: number } };
@@ -58,21 +58,36 @@ export function concurrencyLimitItem(row: QueueRow, live: Live, envLimit: number
       override: row.concurrencyLimitOverriddenAt ? row.concurrencyLimit : null,
       overriddenAt: row.concurrencyLimitOverriddenAt,
     },
-    total: { current: envLimit, base: null, override: null, overriddenAt: null },
+    total: {
+      current: Math.min(row.concurrencyLimitTotal ?? envLimit, envLimit),
+      base: null,
+      override: row.concurrencyLimitTotalOverriddenAt ? row.concurrencyLimitTotal : null,
+      overriddenAt: row.concurrencyLimitTotalOverriddenAt,
+    },
     running: live.running,
     queued: live.queued,
     paused: row.paused,
   };
 }
 
+/** The queue's limit for one key: `base` the queue's own per-key limit, `override` the key's while it lasts. */
 export async function concurrencyLimitKeyItem(runQueue: RunQueue, environmentId: string, row: QueueRow, concurrencyKey: string) {
-  const envLimit = await runQueue.envConcurrencyLimit(environmentId);
-  const current = Math.min(row.concurrencyLimit ?? envLimit, envLimit);
+  const [envLimit, override, running] = await Promise.all([
+    runQueue.envConcurrencyLimit(environmentId),
+    runQueue.keyConcurrencyLimit(environmentId, row.name, concurrencyKey),
+    runQueue.currentConcurrency({ environmentId, queue: row.name, concurrencyKey }),
+  ]);
+  const base = Math.min(row.concurrencyLimit ?? envLimit, envLimit);
   return {
     name: row.name,
     concurrencyKey,
-    perKey: { current, base: current, override: null, expiresAt: null },
-    running: await runQueue.currentConcurrency({ environmentId, queue: row.name, concurrencyKey }),
+    perKey: {
+      current: override ? Math.min(override.limit, envLimit) : base,
+      base,
+      override: override?.limit ?? null,
+      expiresAt: override?.expiresAt ?? null,
+    },
+    running,
     paused: row.paused,
   };
 }

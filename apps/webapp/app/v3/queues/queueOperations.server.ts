@@ -2,6 +2,7 @@ import type { ControlPlaneClient } from "@internal/database";
 import type { ControlPlaneResolver } from "@internal/database/resolver";
 import type { RunQueue } from "@internal/run-engine";
 import { NotFoundError, ValidationError } from "@runplane/core";
+import { parseDurationMs } from "@runplane/core/schemas";
 
 /** How a caller names a queue: its friendly id, a task id (queue `task/<id>`) or a custom queue's name. */
 export type QueueRef = { type: "id" | "task" | "custom"; value: string };
@@ -14,6 +15,8 @@ export type QueueRow = {
   concurrencyLimit: number | null;
   concurrencyLimitBase: number | null;
   concurrencyLimitOverriddenAt: Date | null;
+  concurrencyLimitTotal: number | null;
+  concurrencyLimitTotalOverriddenAt: Date | null;
   releaseConcurrencyOnWaitpoint: boolean;
   paused: boolean;
 };
@@ -26,12 +29,35 @@ export const QUEUE_ROW_SELECT = {
   concurrencyLimit: true,
   concurrencyLimitBase: true,
   concurrencyLimitOverriddenAt: true,
+  concurrencyLimitTotal: true,
+  concurrencyLimitTotalOverriddenAt: true,
   releaseConcurrencyOnWaitpoint: true,
   paused: true,
 } as const;
 
 export const MAX_QUEUE_LIMIT = 100_000;
 export const MAX_ENV_LIMIT = 100_000;
+export const DEFAULT_KEY_OVERRIDE_TTL_MS = 7 * 86_400_000;
+export const MAX_KEY_OVERRIDE_TTL_MS = 30 * 86_400_000;
+
+/** Which of a queue's limits an override changes: `perKey` caps each concurrency key, `total` all keys at once. */
+export type LimitOverride = { perKey?: number; total?: number };
+
+function checkLimit(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_QUEUE_LIMIT) {
+    throw new ValidationError(`${name} must be an integer from 0 to ${MAX_QUEUE_LIMIT}`);
+  }
+}
+
+/** A key override's `ttl`: a duration string (`"2h"`) or whole seconds; default 7 days, at most 30. */
+export function keyOverrideTtlMs(ttl: string | number | undefined): number {
+  if (ttl === undefined) return DEFAULT_KEY_OVERRIDE_TTL_MS;
+  const ms = typeof ttl === "number" ? (Number.isInteger(ttl) && ttl > 0 ? ttl * 1000 : undefined) : parseDurationMs(ttl);
+  if (ms === undefined || ms <= 0 || ms > MAX_KEY_OVERRIDE_TTL_MS) {
+    throw new ValidationError('ttl must be a duration such as "2h" or a positive number of seconds, at most 30 days');
+  }
+  return ms;
+}
 
 /**
  * Operating queues and limits: pause/resume, limit override/reset, the environment's limit. The
@@ -64,36 +90,69 @@ export class QueueOperations {
     return row;
   }
 
-  /** The queue's limit until `resetLimit`; the worker's declared limit is kept as the base. */
-  async overrideLimit(environmentId: string, ref: QueueRef, limit: number): Promise<QueueRow> {
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_QUEUE_LIMIT) {
-      throw new ValidationError(`concurrencyLimit must be an integer from 0 to ${MAX_QUEUE_LIMIT}`);
-    }
+  /**
+   * Overrides the queue's limit per key (`perKey`, the worker's declared value kept as the base) and/or
+   * its `total` across keys, until `resetLimit`.
+   */
+  async overrideLimit(environmentId: string, ref: QueueRef, override: LimitOverride): Promise<QueueRow> {
+    if (override.perKey === undefined && override.total === undefined) throw new ValidationError("Provide perKey or total");
+    if (override.perKey !== undefined) checkLimit("The concurrency limit (perKey)", override.perKey);
+    if (override.total !== undefined) checkLimit("total", override.total);
     const queue = await this.find(environmentId, ref);
+    const now = new Date();
     const row = await this.prisma.taskQueue.update({
       where: { id: queue.id },
       data: {
-        concurrencyLimit: limit,
-        concurrencyLimitOverriddenAt: new Date(),
-        // The first override keeps what the worker declared, so a reset can restore it.
-        ...(queue.concurrencyLimitOverriddenAt ? {} : { concurrencyLimitBase: queue.concurrencyLimit }),
+        ...(override.perKey === undefined
+          ? {}
+          : {
+              concurrencyLimit: override.perKey,
+              concurrencyLimitOverriddenAt: now,
+              // The first override keeps what the worker declared, so a reset can restore it.
+              ...(queue.concurrencyLimitOverriddenAt ? {} : { concurrencyLimitBase: queue.concurrencyLimit }),
+            }),
+        ...(override.total === undefined ? {} : { concurrencyLimitTotal: override.total, concurrencyLimitTotalOverriddenAt: now }),
       },
       select: QUEUE_ROW_SELECT,
     });
-    await this.runQueue.updateQueueConcurrencyLimit(environmentId, row.name, limit);
+    if (override.perKey !== undefined) await this.runQueue.updateQueueConcurrencyLimit(environmentId, row.name, row.concurrencyLimit);
+    if (override.total !== undefined) await this.runQueue.updateQueueTotalLimit(environmentId, row.name, row.concurrencyLimitTotal);
     return row;
   }
 
+  /** Back to the declared limits: the worker's per-key limit, and no total (workers declare none). */
   async resetLimit(environmentId: string, ref: QueueRef): Promise<QueueRow> {
     const queue = await this.find(environmentId, ref);
-    if (!queue.concurrencyLimitOverriddenAt) return queue;
+    if (!queue.concurrencyLimitOverriddenAt && !queue.concurrencyLimitTotalOverriddenAt) return queue;
     const row = await this.prisma.taskQueue.update({
       where: { id: queue.id },
-      data: { concurrencyLimit: queue.concurrencyLimitBase, concurrencyLimitOverriddenAt: null },
+      data: {
+        ...(queue.concurrencyLimitOverriddenAt ? { concurrencyLimit: queue.concurrencyLimitBase, concurrencyLimitOverriddenAt: null } : {}),
+        concurrencyLimitTotal: null,
+        concurrencyLimitTotalOverriddenAt: null,
+      },
       select: QUEUE_ROW_SELECT,
     });
     await this.runQueue.updateQueueConcurrencyLimit(environmentId, row.name, row.concurrencyLimit);
+    await this.runQueue.updateQueueTotalLimit(environmentId, row.name, null);
     return row;
+  }
+
+  /**
+   * One concurrency key's own limit instead of the queue's, for `ttlMs`. It lives only in the run
+   * queue (a Redis key that expires by itself), so it lapses with no sweep and no database write.
+   */
+  async overrideKeyLimit(environmentId: string, ref: QueueRef, concurrencyKey: string, perKey: number, ttlMs: number): Promise<QueueRow> {
+    checkLimit("perKey", perKey);
+    const queue = await this.find(environmentId, ref);
+    await this.runQueue.overrideKeyConcurrencyLimit(environmentId, queue.name, concurrencyKey, perKey, ttlMs);
+    return queue;
+  }
+
+  async resetKeyLimit(environmentId: string, ref: QueueRef, concurrencyKey: string): Promise<QueueRow> {
+    const queue = await this.find(environmentId, ref);
+    await this.runQueue.resetKeyConcurrencyLimit(environmentId, queue.name, concurrencyKey);
+    return queue;
   }
 
   /** The environment's limit (RuntimeEnvironment.maximumConcurrencyLimit), enforced at once. */

@@ -14,7 +14,8 @@ export const PauseQueueBody = z.object({ type: QueueType, action: z.enum(["pause
 export const OverrideQueueBody = z.object({ type: QueueType, concurrencyLimit: z.number().int().min(0).max(100_000) });
 export const ResetQueueBody = z.object({ type: QueueType });
 export const PauseLimitBody = z.object({ action: z.enum(["pause", "resume"]) });
-const KeySchema = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1).max(128));
+/** A concurrency key as the SDK sends it (numbers become strings), 1 to 128 characters. */
+export const KeySchema = z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1).max(128));
 export const OverrideLimitBody = z.object({
   perKey: z.number().int().min(0).max(100_000).optional(),
   total: z.number().int().min(0).max(100_000).optional(),

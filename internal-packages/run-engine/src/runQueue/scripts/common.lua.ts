@@ -79,4 +79,19 @@ local function queueLimit(p, envBase)
   if limit == nil or limit > envBase then limit = envBase end
   return limit, meta[2] == '1'
 end
+
+-- One concurrency key's cap: its own override (a STRING that lapses with its PX TTL) or the queue's
+-- limit, never above the env base limit.
+local function keyLimit(keyLimitKey, queueLimit, envBase)
+  local override = tonumber(redis.call('GET', keyLimitKey))
+  if override == nil then return queueLimit end
+  if override > envBase then return envBase end
+  return override
+end
+
+-- Whether the queue's total cap (meta 'total': runs of every key at once) leaves room for one more.
+local function totalHasRoom(p)
+  local total = tonumber(redis.call('HGET', p.queueMeta, 'total'))
+  return total == nil or redis.call('SCARD', p.queueRunning) < total
+end
 `;

@@ -15,7 +15,7 @@ export function continueMessageScript(redis: Redis, keys: RunQueueKeys, defaultE
   return async (stored: StoredMessage): Promise<ContinueScriptResult> => {
     const identity = identityOf(stored.message);
     return (await run(
-      [...keys.globals(), ...keys.placement(identity)],
+      [...keys.globals(), ...keys.placement(identity), keys.keyLimit(identity.environmentId, identity.queue, identity.concurrencyKey)],
       [
         stored.message.runId,
         stored.raw,

@@ -7,9 +7,12 @@ import { commonLua } from "./common.lua.js";
  *
  * KEYS: globals[1..5], envs index, envs rotation, then per env: queues index, queues rotation,
  *       env running, env meta; per queue: queue meta, queue running, subs index, subs rotation;
- *       per sub-queue: sub-queue ZSET, sub running.
+ *       per sub-queue: sub-queue ZSET, sub running, the key's limit override (STRING with a PX TTL).
  * ARGV: now, maxCount, consumerId, default env limit, env count, then per env: envId, queue count;
  *       per queue: name, sub count; per sub-queue: concurrency key ('' = none).
+ *
+ * Limits: the env cap; per queue its pause flag and `total` (runs of all its keys at once); per
+ * sub-queue the key's own override if it has one (it lapses with its TTL), else the queue's limit.
  *
  * Fairness: rounds; each round takes at most one message per env, from the env's next queue in
  * turn, and from that queue's next sub-queue in turn. Served members move to the back of their
@@ -37,8 +40,9 @@ for i = 1, tonumber(ARGV[5]) do
     local subCount = tonumber(ARGV[a + 1])
     a, k = a + 2, k + 4
     for s = 1, subCount do
-      q.subs[s] = { ck = ARGV[a], key = KEYS[k], runningKey = KEYS[k + 1], active = true, dirty = false }
-      a, k = a + 1, k + 2
+      q.subs[s] = { ck = ARGV[a], key = KEYS[k], runningKey = KEYS[k + 1], limitKey = KEYS[k + 2], active = true,
+        dirty = false }
+      a, k = a + 1, k + 3
     end
     env.queues[j] = q
   end
@@ -54,17 +58,25 @@ local function loadEnv(env)
 end
 
 local function loadQueue(env, q)
-  local meta = redis.call('HMGET', q.metaKey, 'limit', 'paused')
+  local meta = redis.call('HMGET', q.metaKey, 'limit', 'paused', 'total')
   local limit = tonumber(meta[1])
   if limit == nil or limit > env.base then limit = env.base end
-  q.limit = limit
   if meta[2] == '1' then q.active = false end
-  for _, sub in ipairs(q.subs) do sub.running = redis.call('SCARD', sub.runningKey) end
+  q.total = tonumber(meta[3])
+  q.running = redis.call('SCARD', q.runningKey)
+  for _, sub in ipairs(q.subs) do
+    sub.running = redis.call('SCARD', sub.runningKey)
+    sub.limit = keyLimit(sub.limitKey, limit, env.base)
+  end
 end
 
 local function takeFromSub(env, q, sub)
   while true do
-    if sub.running >= q.limit then
+    if q.total and q.running >= q.total then
+      q.active = false
+      return nil
+    end
+    if sub.running >= sub.limit then
       sub.active = false
       return nil
     end
@@ -88,6 +100,7 @@ local function takeFromSub(env, q, sub)
         redis.call('SADD', sub.runningKey, head)
         redis.call('ZREM', ttlKey, head)
         sub.running = sub.running + 1
+        q.running = q.running + 1
         env.running = env.running + 1
         return message
       end

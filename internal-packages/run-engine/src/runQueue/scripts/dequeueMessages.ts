@@ -19,7 +19,7 @@ export function dequeueMessagesScript(redis: Redis, keys: RunQueueKeys, defaultE
         redisKeys.push(keys.queueMeta(e, q), keys.queueRunning(e, q), keys.queueSubs(e, q), keys.queueSubsRotation(e, q));
         args.push(q, queue.concurrencyKeys.length);
         for (const ck of queue.concurrencyKeys) {
-          redisKeys.push(keys.subQueue(e, q, ck), keys.subRunning(e, q, ck));
+          redisKeys.push(keys.subQueue(e, q, ck), keys.subRunning(e, q, ck), keys.keyLimit(e, q, ck));
           args.push(ck);
         }
       }

@@ -12,7 +12,7 @@ export function reacquireConcurrencyScript(redis: Redis, keys: RunQueueKeys, def
   return async (stored: StoredMessage, force: boolean): Promise<ReacquireScriptResult> => {
     const identity = identityOf(stored.message);
     return (await run(
-      [...keys.globals(), ...keys.placement(identity)],
+      [...keys.globals(), ...keys.placement(identity), keys.keyLimit(identity.environmentId, identity.queue, identity.concurrencyKey)],
       [stored.message.runId, stored.raw, ...RunQueueKeys.identityArgs(identity), force ? "1" : "0", defaultEnvLimit],
     )) as ReacquireScriptResult;
   };
