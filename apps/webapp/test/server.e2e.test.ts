@@ -2,8 +2,12 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { TEST_REDIS_URL, postgresTest } from "@internal/testcontainers";
-import { expect, it } from "vitest";
+import { TEST_REDIS_URL, createTestRedis, postgresTest } from "@internal/testcontainers";
+import { afterAll, expect, it } from "vitest";
+
+// boot claims its Redis keyspace (services/keyspaceClaim.server.ts): this test's server gets its own prefix
+const testRedis = createTestRedis();
+afterAll(() => testRedis.cleanup());
 
 // The production path end to end: `remix vite:build`, then `node --import tsx server.ts`.
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,6 +58,7 @@ postgresTest(
     const server = startServer({
       DATABASE_URL: databaseUrl,
       REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: testRedis.keyPrefix,
       PORT: String(port),
       SESSION_SECRET: "e2e-session-secret-0123456789",
       ENCRYPTION_KEY: "e2e-encryption-key-0123456789abcdef",
