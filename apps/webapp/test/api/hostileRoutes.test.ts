@@ -91,6 +91,11 @@ describe("hostile input on every machine-facing route", () => {
     } catch (error) {
       return `${method} ${url.slice(0, 200)}: connection failed (${String(error)} ${String((error as { cause?: unknown }).cause)}) body=${(b?.text ?? b?.bytes?.toString("hex") ?? "").slice(0, 80)} ${b?.contentType ?? ""}`;
     }
+    // an event stream (the CLI's presence route) stays open by design: its status and headers are the answer
+    if ((response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      await response.body?.cancel().catch(() => {});
+      return response.status >= 500 ? `${method} ${url.slice(0, 200)} → ${response.status} (event stream)` : null;
+    }
     const text = await response.text().catch((error) => `<body unreadable: ${String(error)}>`);
     if (response.status >= 500) return `${method} ${url.slice(0, 200)} → ${response.status} ${text.slice(0, 300)}`;
     if (response.status >= 400) {
