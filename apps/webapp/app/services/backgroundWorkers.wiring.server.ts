@@ -3,6 +3,7 @@ import { registerRealtimeBackgroundWorker } from "~/v3/realtime/realtimeService.
 import { registerSchedulerBackgroundWorker } from "~/v3/schedules/schedulerWorker.server";
 import { longPolls } from "~/v3/workerProtocol/longPolls.server";
 import { bulkActionLoop } from "~/v3/bulkActions/bulkActionWiring.server";
+import { packetRetentionLoop } from "~/v3/packets/packetRetention.server";
 
 /**
  * Where each feature adds its background loops, behind its flag. A `BackgroundLoop` from
@@ -30,6 +31,7 @@ export function registerBackgroundWorkers(runtime: Runtime): void {
     enabled: runtime.env.BULK_ACTION_WORKER_ENABLED,
   });
   runtime.backgroundWorkers.register(runtime.events.retention);
+  runtime.backgroundWorkers.register(packetRetentionLoop(runtime));
   // Not a loop: stopping it answers held worker long-polls (dequeue, continue) at once on shutdown.
   runtime.backgroundWorkers.register({ name: "worker-long-polls", start: () => longPolls.start(), stop: () => longPolls.stop() });
 }

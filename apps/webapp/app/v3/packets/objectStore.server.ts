@@ -18,6 +18,8 @@ export interface ObjectStore {
   get(key: string): Promise<PacketObject | null>;
   /** Deletes every object of the environments (environment or project deletion). Returns objects removed. */
   deleteEnvironments(environmentIds: string[]): Promise<number>;
+  /** Deletes every object written before `before` (retention, as the run events'). Returns objects removed. */
+  deleteOlderThan(before: Date): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -76,6 +76,11 @@ export class PacketService {
     return object;
   }
 
+  /** Packets follow the run events' retention: those written more than `retentionDays` ago go. */
+  expire(now: Date, retentionDays: number): Promise<number> {
+    return this.deps.store.deleteOlderThan(new Date(now.getTime() - retentionDays * 86_400_000));
+  }
+
   deleteEnvironments(environmentIds: string[]): Promise<number> {
     return this.deps.store.deleteEnvironments(environmentIds);
   }

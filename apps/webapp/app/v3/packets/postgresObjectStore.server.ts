@@ -18,5 +18,9 @@ export class PostgresObjectStore implements ObjectStore {
     return packetStore.deleteEnvironmentPackets(this.runStore, environmentIds);
   }
 
+  deleteOlderThan(before: Date): Promise<number> {
+    return packetStore.deletePacketsOlderThan(this.runStore, before);
+  }
+
   async close(): Promise<void> {}
 }

@@ -50,20 +50,27 @@ export class S3ObjectStore implements ObjectStore {
 
   async deleteEnvironments(environmentIds: string[]): Promise<number> {
     let deleted = 0;
-    for (const environmentId of environmentIds) {
-      let token: string | undefined;
-      do {
-        const page = await this.#client.send(
-          new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: `${environmentId}/`, ContinuationToken: token })
-        );
-        const keys = (page.Contents ?? []).map((item) => ({ Key: item.Key! }));
-        if (keys.length > 0) {
-          await this.#client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys } }));
-          deleted += keys.length;
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-    }
+    for (const environmentId of environmentIds) deleted += await this.#deleteListed(`${environmentId}/`, () => true);
+    return deleted;
+  }
+
+  deleteOlderThan(before: Date): Promise<number> {
+    return this.#deleteListed("", (modified) => modified !== undefined && modified < before);
+  }
+
+  /** Lists the bucket under `prefix`, page by page, and deletes the objects `select` picks by their last-modified time. */
+  async #deleteListed(prefix: string, select: (lastModified: Date | undefined) => boolean): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix || undefined, ContinuationToken: token }));
+      const keys = (page.Contents ?? []).filter((item) => select(item.LastModified)).map((item) => ({ Key: item.Key! }));
+      if (keys.length > 0) {
+        await this.#client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys } }));
+        deleted += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
     return deleted;
   }
 
