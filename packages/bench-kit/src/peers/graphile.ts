@@ -7,14 +7,16 @@ const silent = new Logger(() => () => {});
 
 /**
  * graphile-worker on its own fresh database beside `adminUrl`: single `addJob`, bulk `addJobs`, and
- * `run()` with a no-op task. The database is dropped by `close()`.
+ * `run()` with a no-op task. `poolSize` caps both the adding pool and the worker's pool (a job holds no
+ * connection while its handler runs). The database is dropped by `close()`.
  */
 export async function createGraphilePeer(adminUrl: string, options: { poolSize?: number } = {}): Promise<PeerQueue> {
+  const poolSize = options.poolSize ?? 20;
   const db = await createScratchDatabase(adminUrl, "bench_peers_graphile");
   let utils: WorkerUtils | undefined;
   let runner: Runner | undefined;
   try {
-    utils = await makeWorkerUtils({ connectionString: db.url, logger: silent, maxPoolSize: options.poolSize ?? 52 });
+    utils = await makeWorkerUtils({ connectionString: db.url, logger: silent, maxPoolSize: poolSize });
     await utils.migrate();
   } catch (error) {
     await utils?.release();
@@ -34,7 +36,7 @@ export async function createGraphilePeer(adminUrl: string, options: { poolSize?:
       runner = await run({
         connectionString: db.url,
         concurrency,
-        maxPoolSize: concurrency + 2,
+        maxPoolSize: Math.min(poolSize, concurrency + 2),
         noHandleSignals: true,
         pollInterval: 1000,
         logger: silent,
