@@ -7,7 +7,7 @@
  *   2. drain: mollifier forced on, buffer filled with the drainer off, then durable rows/s once it runs;
  *   3. end to end: runs pre-triggered over HTTP, then a real `runplane-worker` process (no-op task) drains
  *      them to COMPLETED; vs graphile-worker and BullMQ no-op drains at the same concurrency;
- *   4. trigger → start, open loop at each BENCH_LATENCY_RATES with the worker running;
+ *   4. trigger → start, open loop at each BENCH_LATENCY_RATES with the worker running (a fresh server per rate);
  *   5. engine level (no HTTP): the run-engine package's `bench` script.
  *
  * Prints the ratio table and writes bench/results/peers.md and bench/results/peers.png (repository root).
@@ -31,7 +31,7 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from "@internal/testcontainers/conf
 import { appDir, buildServer } from "../test/support/serverProcess";
 import { runEngineBench } from "./peers/engine";
 import { buildRows, formatRowsForTerminal, writeChart, writeMarkdown, type PeerResults } from "./peers/report";
-import { measureAccept, measureBufferDrain, measureExecution, measureTriggerToStart, startBenchServer, startWorkerProcess, triggerRequests, type RunplaneKnobs } from "./peers/runplane";
+import { measureAccept, measureBufferDrain, measureExecution, measureTriggerToStart, startBenchServer, startWorkerProcess, triggerRequests, waitForWorkerReady, type RunplaneKnobs } from "./peers/runplane";
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const repoRoot = path.resolve(appDir, "../..");
@@ -133,23 +133,40 @@ async function runplaneArms(): Promise<void> {
   await arm(`Runplane drain of ${DRAIN_RUNS} buffered triggers`, async () => {
     return (results.bufferDrain = await measureBufferDrain(knobs, DRAIN_RUNS, DRAIN_TIMEOUT_MS));
   }, (d) => `${d.durable}/${d.buffered} durable at ${d.perSec.toFixed(0)}/s${d.timedOut ? " (timed out)" : ""}`);
-  await arm(`Runplane end to end (${E2E_RUNS} runs) and trigger → start`, async () => {
-    const server = await startBenchServer(knobs, { MOLLIFIER_ENABLED: "false" });
-    let stopWorker: (() => Promise<void>) | undefined;
-    try {
-      const { result, worker } = await measureExecution(server, knobs, E2E_RUNS, E2E_TIMEOUT_MS, () => startWorkerProcess(server, knobs.concurrency));
-      stopWorker = worker.stop;
-      results.execution.runplane = result;
-      console.log(`\n  end to end: ${result.completed}/${result.runs} completed at ${result.perSec.toFixed(1)}/s${result.timedOut ? " (timed out)" : ""}`);
-      for (const slot of results.latency) {
-        const l = (slot.runplane = await measureTriggerToStart(server, knobs, slot.rate, LATENCY_MS, LATENCY_WAIT_MS));
-        console.log(`  trigger → start at ${slot.rate}/s: ${latencyLine(l.latency, l.backlogAtEnd)}${l.lowerBound ? " (lower bounds)" : ""}, backlog at window end ${l.backlogAtWindowEnd}`);
+  await arm(
+    `Runplane end to end (${E2E_RUNS} runs)`,
+    async () => {
+      const server = await startBenchServer(knobs, { MOLLIFIER_ENABLED: "false" });
+      let stopWorker: (() => Promise<void>) | undefined;
+      try {
+        const { result, worker } = await measureExecution(server, knobs, E2E_RUNS, E2E_TIMEOUT_MS, () => startWorkerProcess(server, knobs.concurrency));
+        stopWorker = worker.stop;
+        return (results.execution.runplane = result);
+      } finally {
+        await stopWorker?.();
+        await server.stop();
       }
-    } finally {
-      await stopWorker?.();
-      await server.stop();
-    }
-  });
+    },
+    (r) => `${r.completed}/${r.runs} completed at ${r.perSec.toFixed(1)}/s${r.timedOut ? " (timed out)" : ""}`
+  );
+  // a fresh server and worker per rate, so no backlog of an earlier phase delays this one
+  for (const slot of results.latency) {
+    await arm(
+      `Runplane trigger → start at ${slot.rate}/s`,
+      async () => {
+        const server = await startBenchServer(knobs, { MOLLIFIER_ENABLED: "false" });
+        const worker = startWorkerProcess(server, knobs.concurrency);
+        try {
+          await waitForWorkerReady(server, knobs, worker, 60_000);
+          return (slot.runplane = await measureTriggerToStart(server, knobs, slot.rate, LATENCY_MS, LATENCY_WAIT_MS));
+        } finally {
+          await worker.stop();
+          await server.stop();
+        }
+      },
+      (l) => `${latencyLine(l.latency, l.backlogAtEnd)}${l.lowerBound ? " (lower bounds)" : ""}, backlog at window end ${l.backlogAtWindowEnd}, HTTP ${l.http.acceptedPerSec.toFixed(0)}/s accepted`
+    );
+  }
 }
 
 async function peerArms(name: string, create: () => Promise<PeerQueue>, key: "graphile" | "bullmq"): Promise<void> {
@@ -200,7 +217,7 @@ async function main(): Promise<void> {
   if (ENGINE_RUNS > 0) {
     results.engine = await arm(
       `engine level (bench:engine, ${ENGINE_RUNS} runs)`,
-      () => runEngineBench({ BENCH_RUNS: String(ENGINE_RUNS), BENCH_TRIGGER_CONCURRENCY: String(knobs.connections), BENCH_SPLIT: "0" }, 300_000),
+      () => runEngineBench({ BENCH_RUNS: String(ENGINE_RUNS), BENCH_TRIGGER_CONCURRENCY: String(knobs.connections), BENCH_SPLIT: "0" }, 180_000),
       (e) => `trigger ${e.trigger.perSecond}/s, execute ${e.execute.perSecond}/s`
     );
   }
@@ -237,7 +254,7 @@ async function main(): Promise<void> {
       `Trigger acceptance: a closed loop of ${knobs.connections} requests (or calls) in flight, ${knobs.warmupMs} ms warm-up then ${knobs.acceptMs} ms measured, ${knobs.payloadBytes}-byte JSON payloads. Runplane: POST /api/v1/tasks/noop/trigger; the floor server: the same request to bare node:http doing one Redis Lua write (hash + list + trip counter). Mollifier forced on = MOLLIFIER_TRIP_THRESHOLD=1 with the drainer running in the same server.`,
       `Drain: mollifier forced on with the drainer off takes ${DRAIN_RUNS} triggers into the buffer; the server is killed and restarted with the drainer on; durable TaskRun rows are counted every 100 ms, rate from the first sample that saw rows to the one that saw them all.`,
       `End to end: ${E2E_RUNS} runs triggered over HTTP with no worker, then a runplane-worker process (--concurrency ${knobs.concurrency}, no-op task) runs them; COMPLETED_SUCCESSFULLY rows counted in the database, rate between the first and last completedAt, stopped after ${E2E_TIMEOUT_MS} ms. Peers: ${PEER_DRAIN_JOBS} jobs pre-filled in bulk, then a worker at concurrency ${knobs.concurrency}, rate between the first and last handler call.`,
-      `Trigger → start: open loop (latency from the intended send time, no coordinated omission) for ${LATENCY_MS} ms per rate with the worker running, then up to ${LATENCY_WAIT_MS} ms for stragglers. Runplane: createdAt → executedAt (attempt started) from the database; runs that never started count with their age at the end, and the percentiles are then marked "≥" (lower bounds). Peers: handler start − intended add time. Backlog = runs created but not started.`,
+      `Trigger → start: a fresh server (mollifier off) and worker per rate, made ready by one unmeasured run; then an open loop (latency from the intended send time, no coordinated omission) for ${LATENCY_MS} ms per rate with the worker running, then up to ${LATENCY_WAIT_MS} ms for stragglers. Runplane: createdAt → executedAt (attempt started) from the database; runs that never started count with their age at the end, and the percentiles are then marked "≥" (lower bounds). Peers: handler start − intended add time. Backlog = runs created but not started.`,
       `Engine level: the run-engine package's own bench (\`pnpm bench:engine\`) with BENCH_RUNS=${ENGINE_RUNS}: engine.trigger with ${knobs.connections} in flight, then dequeue → start → complete with a no-op, no HTTP.`,
       "Ratios are Runplane ÷ peer for throughput (higher is better) and Runplane p99 ÷ peer p99 for latency (lower is better).",
     ],

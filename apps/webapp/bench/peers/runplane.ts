@@ -77,7 +77,8 @@ export type BufferDrainResult = { buffered: number; durable: number; elapsedMs: 
 export async function measureBufferDrain(knobs: RunplaneKnobs, runs: number, timeoutMs: number): Promise<BufferDrainResult> {
   const server = await startBenchServer(knobs, { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "600000", MOLLIFIER_DRAINER_ENABLED: "false" });
   try {
-    const accepted = await runClosedLoop({ url: triggerUrl(server), request: triggerRequests(server.prodSecretKey, knobs.payloadBytes), connections: knobs.connections, requests: runs });
+    // bounded by count and by time: a slow accept path fills less of the buffer rather than running long
+    const accepted = await runClosedLoop({ url: triggerUrl(server), request: triggerRequests(server.prodSecretKey, knobs.payloadBytes), connections: knobs.connections, requests: runs, durationMs: timeoutMs });
     const before = await count(server.sql);
     await server.kill();
     const progress = new ProgressSampler({ intervalMs: 100, probes: { rows: sqlNumberProbe(async (q) => (await server.sql.query(q)).rows, 'SELECT count(*)::int AS n FROM "TaskRun"') } }).start();
@@ -99,7 +100,7 @@ export async function measureBufferDrain(knobs: RunplaneKnobs, runs: number, tim
 /** A `runplane-worker` process running the no-op task against `server`. */
 export function startWorkerProcess(server: TestServer, concurrency: number): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
   const bin = path.join(repoRoot, "packages/worker/bin/runplane-worker.mjs");
-  const child = spawn(process.execPath, [bin, path.join(appDir, "bench/peers/noop-task.ts"), "--concurrency", String(concurrency), "--version", "bench-1", "--log-level", "error"], {
+  const child = spawn(process.execPath, [bin, path.join(appDir, "bench/peers/noop-task.ts"), "--concurrency", String(concurrency), "--version", "bench-1", "--log-level", "error", "--shutdown-timeout-ms", "5000"], {
     cwd: appDir,
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", RUNPLANE_API_URL: server.baseUrl, RUNPLANE_SECRET_KEY: server.prodSecretKey },
     stdio: ["ignore", "pipe", "pipe"],
@@ -129,7 +130,7 @@ export type ExecutionResult = { runs: number; completed: number; elapsedMs: numb
  * `completedAt` (worker start-up excluded), as the peers' drain is between their first and last job.
  */
 export async function measureExecution(server: TestServer & { sql: pg.Pool }, knobs: RunplaneKnobs, runs: number, timeoutMs: number, worker: () => ReturnType<typeof startWorkerProcess>) {
-  const triggered = await runClosedLoop({ url: triggerUrl(server), request: triggerRequests(server.prodSecretKey, knobs.payloadBytes), connections: knobs.connections, requests: runs });
+  const triggered = await runClosedLoop({ url: triggerUrl(server), request: triggerRequests(server.prodSecretKey, knobs.payloadBytes), connections: knobs.connections, requests: runs, durationMs: timeoutMs });
   const running = worker();
   const deadline = Date.now() + timeoutMs;
   let completed = 0;
@@ -147,6 +148,19 @@ export async function measureExecution(server: TestServer & { sql: pg.Pool }, kn
   const elapsedMs = Number(span ?? 0);
   const result: ExecutionResult = { runs: triggered.ok, completed, elapsedMs, perSec: completed > 1 && elapsedMs > 0 ? (completed - 1) / (elapsedMs / 1000) : 0, timedOut: completed < triggered.ok, triggered };
   return { result, worker: running };
+}
+
+/** Waits until the worker runs a first (unmeasured) trigger to completion: it has registered and is polling. */
+export async function waitForWorkerReady(server: TestServer & { sql: pg.Pool }, knobs: RunplaneKnobs, worker: ReturnType<typeof startWorkerProcess>, timeoutMs: number): Promise<void> {
+  const spec = triggerRequests(server.prodSecretKey, knobs.payloadBytes)(0);
+  const res = await fetch(triggerUrl(server), { method: "POST", headers: spec.headers, body: spec.body as string });
+  if (!res.ok) throw new Error(`warm-up trigger refused: ${res.status} ${await res.text()}`);
+  const deadline = Date.now() + timeoutMs;
+  while ((await count(server.sql, `status = 'COMPLETED_SUCCESSFULLY'`)) === 0) {
+    if (worker.child.exitCode !== null) throw new Error(`the worker exited: ${worker.output()}`);
+    if (Date.now() > deadline) throw new Error(`the worker ran nothing within ${timeoutMs} ms: ${worker.output()}`);
+    await sleep(100);
+  }
 }
 
 export type RunplaneLatencyResult = {

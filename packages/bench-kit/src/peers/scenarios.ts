@@ -56,26 +56,29 @@ export async function measureDrain(peer: PeerQueue, opts: { jobs: number; concur
 export interface StartLatencyResult {
   rate: number;
   durationMs: number;
-  sent: number;
+  /** Adds scheduled, and those the generator never issued before the deadline (all slots busy). */
+  scheduled: number;
+  notSent: number;
   started: number;
-  /** Jobs added but not started when the send window closed, and at the end of the wait. */
+  /** Jobs scheduled but not started when the send window closed, and at the end of the wait. */
   backlogAtWindowEnd: number;
   backlogAtEnd: number;
   /** Handler start − intended add time, ms, over the jobs that started. */
   latency: HistogramSummary;
-  /** How late the generator itself issued adds (p99, ms): a large value means the load side could not keep up. */
+  /** How late the generator itself issued adds (p99, ms): a large value means the adds could not keep up. */
   sendLagP99: number;
   addErrors: number;
 }
 
 /**
- * Open loop: a running worker with `concurrency`, and `rate` adds per second for `durationMs`, each not
- * awaited (the schedule never waits for the queue). Latency = handler start − the add's intended time.
- * Waits up to `drainTimeoutMs` after the window for the stragglers.
+ * Open loop: a running worker with `concurrency`, and `rate` adds per second for `durationMs`, at most
+ * `maxInFlight` adds awaiting their library at once (later ones wait in the generator; their latency still
+ * counts from their intended time). Latency = handler start − the add's intended time. Sending and waiting
+ * both stop `drainTimeoutMs` after the window, so a queue that cannot keep up ends the scenario anyway.
  */
 export async function measureStartLatency(
   peer: PeerQueue,
-  opts: { rate: number; durationMs: number; concurrency: number; drainTimeoutMs: number; payloadBytes: number },
+  opts: { rate: number; durationMs: number; concurrency: number; drainTimeoutMs: number; payloadBytes: number; maxInFlight?: number },
 ): Promise<StartLatencyResult> {
   const latency = new Histogram();
   const sendLag = new Histogram();
@@ -85,31 +88,47 @@ export async function measureStartLatency(
     started++;
   });
   await sleep(500); // let the worker settle into waiting for jobs
+  const maxInFlight = opts.maxInFlight ?? 100;
   const total = Math.round((opts.rate * opts.durationMs) / 1000);
   const begin = epochNow();
+  const windowEnd = begin + opts.durationMs;
+  const deadline = windowEnd + opts.drainTimeoutMs;
+  const dueAt = (i: number) => begin + (i * 1000) / opts.rate;
   let addErrors = 0;
-  const adds: Promise<void>[] = [];
-  for (let i = 0; i < total; ) {
+  let inFlight = 0;
+  let backlogAtWindowEnd: number | undefined;
+  let i = 0;
+  while (i < total) {
     const now = epochNow();
-    while (i < total && begin + (i * 1000) / opts.rate <= now) {
-      const due = begin + (i * 1000) / opts.rate;
-      sendLag.record(now - due);
-      adds.push(peer.add(benchPayload(i, opts.payloadBytes, { t: due })).catch(() => void addErrors++));
+    if (now >= deadline) break;
+    if (backlogAtWindowEnd === undefined && now >= windowEnd) backlogAtWindowEnd = total - started;
+    while (i < total && inFlight < maxInFlight && dueAt(i) <= now) {
+      sendLag.record(now - dueAt(i));
+      inFlight++;
+      peer
+        .add(benchPayload(i, opts.payloadBytes, { t: dueAt(i) }))
+        .catch(() => void addErrors++)
+        .finally(() => inFlight--);
       i++;
     }
-    if (i < total) await sleep(Math.max(0, begin + (i * 1000) / opts.rate - epochNow()));
+    if (i < total) await sleep(inFlight >= maxInFlight ? 1 : Math.max(0, dueAt(i) - epochNow()));
   }
-  const backlogAtWindowEnd = total - started;
-  const deadline = epochNow() + opts.drainTimeoutMs;
-  await Promise.all(adds);
-  while (started + addErrors < total && epochNow() < deadline) await sleep(20);
-  const backlogAtEnd = total - addErrors - started;
+  const notSent = total - i;
+  while (epochNow() < windowEnd) await sleep(5);
+  backlogAtWindowEnd ??= total - started;
+  while (started + addErrors < i && epochNow() < deadline) await sleep(20);
+  const startedAtEnd = started;
+  const backlogAtEnd = total - addErrors - startedAtEnd;
+  // adds still awaiting their library (at most maxInFlight) settle before the worker stops
+  const settleBy = epochNow() + 5_000;
+  while (inFlight > 0 && epochNow() < settleBy) await sleep(10);
   await peer.stopWorker();
   return {
     rate: opts.rate,
     durationMs: opts.durationMs,
-    sent: total,
-    started,
+    scheduled: total,
+    notSent,
+    started: startedAtEnd,
     backlogAtWindowEnd,
     backlogAtEnd,
     latency: latency.summary(),
