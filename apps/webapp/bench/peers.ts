@@ -15,7 +15,7 @@
  * Knobs (env): BENCH_CONNECTIONS (50) BENCH_WARMUP_MS (2000) BENCH_ACCEPT_MS (10000) BENCH_PAYLOAD_BYTES (256)
  *   BENCH_CONCURRENCY (50: worker slots of every arm) BENCH_POOL (20: the server's Postgres pool)
  *   BENCH_E2E_RUNS (3000) BENCH_E2E_TIMEOUT_MS (45000) BENCH_PEER_DRAIN_JOBS (20000)
- *   BENCH_DRAIN_RUNS (5000) BENCH_DRAIN_TIMEOUT_MS (60000)
+ *   BENCH_DRAIN_RUNS (3000) BENCH_DRAIN_TIMEOUT_MS (60000)
  *   BENCH_LATENCY_RATES (200,1000) BENCH_LATENCY_MS (10000) BENCH_LATENCY_WAIT_MS (15000)
  *   BENCH_ENGINE_RUNS (2000; 0 skips the engine arm) BENCH_OUT (bench/results) BENCH_SKIP_BUILD=1
  */
@@ -46,7 +46,7 @@ const knobs: RunplaneKnobs = {
 const E2E_RUNS = num("BENCH_E2E_RUNS", 3_000);
 const E2E_TIMEOUT_MS = num("BENCH_E2E_TIMEOUT_MS", 45_000);
 const PEER_DRAIN_JOBS = num("BENCH_PEER_DRAIN_JOBS", 20_000);
-const DRAIN_RUNS = num("BENCH_DRAIN_RUNS", 5_000);
+const DRAIN_RUNS = num("BENCH_DRAIN_RUNS", 3_000);
 const DRAIN_TIMEOUT_MS = num("BENCH_DRAIN_TIMEOUT_MS", 60_000);
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? "200,1000").split(",").map(Number).filter((n) => n > 0);
 const LATENCY_MS = num("BENCH_LATENCY_MS", 10_000);
@@ -248,13 +248,29 @@ async function main(): Promise<void> {
       machine: `${(await import("node:os")).cpus().length} cores, Node ${process.version}, PostgreSQL ${versions.postgres}, Redis ${versions.redis}`,
       versions: `Runplane ${commit}, graphile-worker ${peerVersion("graphile-worker")}, BullMQ ${peerVersion("bullmq")}`,
     },
-    knobs: { ...knobs, E2E_RUNS, E2E_TIMEOUT_MS, PEER_DRAIN_JOBS, DRAIN_RUNS, DRAIN_TIMEOUT_MS, LATENCY_RATES: LATENCY_RATES.join(","), LATENCY_MS, LATENCY_WAIT_MS, ENGINE_RUNS },
+    knobs: {
+      BENCH_CONNECTIONS: knobs.connections,
+      BENCH_WARMUP_MS: knobs.warmupMs,
+      BENCH_ACCEPT_MS: knobs.acceptMs,
+      BENCH_PAYLOAD_BYTES: knobs.payloadBytes,
+      BENCH_CONCURRENCY: knobs.concurrency,
+      BENCH_POOL: knobs.poolSize,
+      BENCH_E2E_RUNS: E2E_RUNS,
+      BENCH_E2E_TIMEOUT_MS: E2E_TIMEOUT_MS,
+      BENCH_PEER_DRAIN_JOBS: PEER_DRAIN_JOBS,
+      BENCH_DRAIN_RUNS: DRAIN_RUNS,
+      BENCH_DRAIN_TIMEOUT_MS: DRAIN_TIMEOUT_MS,
+      BENCH_LATENCY_RATES: LATENCY_RATES.join(","),
+      BENCH_LATENCY_MS: LATENCY_MS,
+      BENCH_LATENCY_WAIT_MS: LATENCY_WAIT_MS,
+      BENCH_ENGINE_RUNS: ENGINE_RUNS,
+    },
     notes: [
-      "Everything ran in one process tree on the same Postgres and Redis: Runplane as a production server process (fresh databases, own Redis prefix, API rate limiter off, environment concurrency raised above the worker's slots); graphile-worker on its own fresh database, BullMQ under its own key prefix, both in the bench process as their users run them; each removed afterwards.",
+      `Everything ran in one process tree on the same Postgres and Redis: Runplane as a production server process (fresh databases, own Redis prefix, API rate limiter off, environment concurrency raised above the worker's slots); graphile-worker on its own fresh database (its pools capped at BENCH_POOL = ${knobs.poolSize}, the Runplane server's DATABASE_POOL_SIZE), BullMQ under its own key prefix (completed jobs removed), both in the bench process as their users run them; each removed afterwards.`,
       `Trigger acceptance: a closed loop of ${knobs.connections} requests (or calls) in flight, ${knobs.warmupMs} ms warm-up then ${knobs.acceptMs} ms measured, ${knobs.payloadBytes}-byte JSON payloads. Runplane: POST /api/v1/tasks/noop/trigger; the floor server: the same request to bare node:http doing one Redis Lua write (hash + list + trip counter). Mollifier forced on = MOLLIFIER_TRIP_THRESHOLD=1 with the drainer running in the same server.`,
       `Drain: mollifier forced on with the drainer off takes ${DRAIN_RUNS} triggers into the buffer; the server is killed and restarted with the drainer on; durable TaskRun rows are counted every 100 ms, rate from the first sample that saw rows to the one that saw them all.`,
       `End to end: ${E2E_RUNS} runs triggered over HTTP with no worker, then a runplane-worker process (--concurrency ${knobs.concurrency}, no-op task) runs them; COMPLETED_SUCCESSFULLY rows counted in the database, rate between the first and last completedAt, stopped after ${E2E_TIMEOUT_MS} ms. Peers: ${PEER_DRAIN_JOBS} jobs pre-filled in bulk, then a worker at concurrency ${knobs.concurrency}, rate between the first and last handler call.`,
-      `Trigger → start: a fresh server (mollifier off) and worker per rate, made ready by one unmeasured run; then an open loop (latency from the intended send time, no coordinated omission) for ${LATENCY_MS} ms per rate with the worker running, then up to ${LATENCY_WAIT_MS} ms for stragglers. Runplane: createdAt → executedAt (attempt started) from the database; runs that never started count with their age at the end, and the percentiles are then marked "≥" (lower bounds). Peers: handler start − intended add time. Backlog = runs created but not started.`,
+      `Trigger → start: a fresh server (mollifier off) and worker per rate, made ready by one unmeasured run; then an open loop (latency from the intended send time, no coordinated omission) for ${LATENCY_MS} ms per rate with the worker running, then up to ${LATENCY_WAIT_MS} ms for stragglers. Runplane: createdAt → executedAt (attempt started) from the database; runs that never started count with their age at the end, and the percentiles are then marked "≥" (lower bounds). Peers: handler start − intended add time, at most 100 adds in flight (later ones wait in the generator and count from their intended time); jobs that never started count with their age, as for Runplane. Backlog = runs created (jobs scheduled) but not started.`,
       `Engine level: the run-engine package's own bench (\`pnpm bench:engine\`) with BENCH_RUNS=${ENGINE_RUNS}: engine.trigger with ${knobs.connections} in flight, then dequeue → start → complete with a no-op, no HTTP.`,
       "Ratios are Runplane ÷ peer for throughput (higher is better) and Runplane p99 ÷ peer p99 for latency (lower is better).",
     ],

@@ -32,6 +32,7 @@ describe("add → start latency, open loop", () => {
     expect(result.notSent).toBe(0);
     expect(result.backlogAtEnd).toBe(0);
     expect(result.latency.p50).toBeGreaterThanOrEqual(2);
+    expect(result.lowerBound).toBe(false);
   });
 
   it("ends at the deadline and reports the backlog when the queue cannot keep up", async () => {
@@ -44,5 +45,7 @@ describe("add → start latency, open loop", () => {
     expect(result.backlogAtWindowEnd).toBeGreaterThan(50);
     expect(result.backlogAtEnd).toBe(result.scheduled - result.started);
     expect(result.latency.max).toBeGreaterThan(100); // delayed adds count from when they were due
+    expect(result.lowerBound).toBe(true);
+    expect(result.latency.count).toBe(result.scheduled); // the unstarted ones are in, with their age
   });
 });

@@ -144,7 +144,7 @@ export function buildRows(r: PeerResults): Row[] {
     const backlog = rp ? `; backlog ${rp.backlogAtWindowEnd.toLocaleString("en-US")} at window end${rp.backlogAtEnd > 0 ? `, ${rp.backlogAtEnd.toLocaleString("en-US")} never started` : ""}` : "";
     const peer = (p: StartLatencyResult | undefined) =>
       p
-        ? `p50 ${ms(p.latency.p50)}, p99 ${ms(p.latency.p99)}${p.backlogAtEnd > 0 ? `; ${p.backlogAtEnd} never started${p.notSent > 0 ? ` (${p.notSent} never added)` : ""}` : ""}`
+        ? `p50 ${p.lowerBound ? "≥ " : ""}${ms(p.latency.p50)}, p99 ${p.lowerBound ? "≥ " : ""}${ms(p.latency.p99)}${p.backlogAtEnd > 0 ? `; ${p.backlogAtEnd} never started${p.notSent > 0 ? ` (${p.notSent} never added)` : ""}` : ""}`
         : "–";
     const goal = l.rate <= 200 ? { p50: 5, p99: 25, text: "p99 ≤ 25 ms, p50 ≤ 5 ms" } : { p50: Infinity, p99: 100, text: "p99 ≤ 100 ms, no backlog growth" };
     const ok = rp ? !rp.lowerBound && rp.latency.p99 <= goal.p99 && rp.latency.p50 <= goal.p50 && (l.rate <= 200 || rp.backlogAtEnd === 0) : undefined;
