@@ -25,7 +25,7 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { Redis } from "ioredis";
-import { runClosedLoop, type HistogramSummary, type LoadResult } from "@runplane/bench-kit";
+import { CpuSampler, runClosedLoop, standardGroups, type HistogramSummary, type LoadResult } from "@runplane/bench-kit";
 import { createBullmqPeer, createGraphilePeer, measureAdd, measureDrain, measureStartLatency, peerVersion, startFloorServer, type PeerQueue } from "@runplane/bench-kit/peers";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "@internal/testcontainers/config";
 import { appDir, buildServer } from "../test/support/serverProcess";
@@ -54,7 +54,7 @@ const LATENCY_WAIT_MS = num("BENCH_LATENCY_WAIT_MS", 15_000);
 const ENGINE_RUNS = num("BENCH_ENGINE_RUNS", 2_000);
 const OUT_DIR = path.resolve(repoRoot, process.env.BENCH_OUT ?? "bench/results");
 
-const results: PeerResults = { accept: {}, execution: {}, latency: LATENCY_RATES.map((rate) => ({ rate })), failures: [] };
+const results: PeerResults = { accept: {}, execution: {}, latency: LATENCY_RATES.map((rate) => ({ rate })), cpu: [], failures: [] };
 
 /** Runs one arm; a failure is recorded and the bench goes on. `summary` gives the one-line progress report. */
 async function arm<T>(name: string, fn: () => Promise<T>, summary?: (value: T) => string): Promise<T | undefined> {
@@ -84,6 +84,21 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
   });
 }
 
+/** Runs `fn` with a CPU sampler over `server` (a process tree), Postgres, Redis and this process; keeps the averages under `label`. */
+async function withCpu<T>(label: string, serverPid: number | undefined, fn: () => Promise<T>): Promise<T> {
+  const groups = standardGroups({ webappPid: serverPid });
+  const sampler = new CpuSampler({ groups, intervalMs: 500 }).start();
+  const from = Date.now();
+  try {
+    return await fn();
+  } finally {
+    const report = sampler.report(from, Date.now());
+    sampler.stop();
+    const avg = (name: string) => report.groups[name]?.avgPercent;
+    results.cpu.push({ label, server: avg("webapp"), loadgen: avg("loadgen"), postgres: avg("postgres"), redis: avg("redis"), machine: report.machineAvgPercent * report.cores });
+  }
+}
+
 const uptime = () => {
   try {
     return execFileSync("uptime", { encoding: "utf8" }).trim();
@@ -108,7 +123,9 @@ async function runplaneArms(): Promise<void> {
     const floor = await startFloorServer(TEST_REDIS_URL);
     try {
       const request = triggerRequests("floor", knobs.payloadBytes);
-      results.accept.floor = await runClosedLoop({ url: floor.url, request, connections: knobs.connections, warmupMs: knobs.warmupMs, durationMs: knobs.acceptMs });
+      results.accept.floor = await withCpu("floor server", floor.pid, () =>
+        runClosedLoop({ url: floor.url, request, connections: knobs.connections, warmupMs: knobs.warmupMs, durationMs: knobs.acceptMs })
+      );
       return results.accept.floor;
     } finally {
       await floor.stop();
@@ -117,7 +134,7 @@ async function runplaneArms(): Promise<void> {
   await arm("Runplane HTTP trigger, mollifier off", async () => {
     const server = await startBenchServer(knobs, { MOLLIFIER_ENABLED: "false" });
     try {
-      return (results.accept.off = await measureAccept(server, knobs));
+      return (results.accept.off = await withCpu("Runplane, mollifier off", server.pid(), () => measureAccept(server, knobs)));
     } finally {
       await server.stop();
     }
@@ -125,7 +142,7 @@ async function runplaneArms(): Promise<void> {
   await arm("Runplane HTTP trigger, mollifier forced on, drainer running", async () => {
     const server = await startBenchServer(knobs, { MOLLIFIER_TRIP_THRESHOLD: "1", MOLLIFIER_HOLD_MS: "600000" });
     try {
-      return (results.accept.on = await measureAccept(server, knobs));
+      return (results.accept.on = await withCpu("Runplane, mollifier forced on", server.pid(), () => measureAccept(server, knobs)));
     } finally {
       await server.stop();
     }
@@ -177,7 +194,7 @@ async function peerArms(name: string, create: () => Promise<PeerQueue>, key: "gr
     const p = peer;
     results.accept[key] = await arm(
       `${name}: single add, ${knobs.connections} in flight`,
-      () => measureAdd(p, { concurrency: knobs.connections, warmupMs: knobs.warmupMs, durationMs: knobs.acceptMs, payloadBytes: knobs.payloadBytes }),
+      () => withCpu(`${name} add (in the bench process)`, undefined, () => measureAdd(p, { concurrency: knobs.connections, warmupMs: knobs.warmupMs, durationMs: knobs.acceptMs, payloadBytes: knobs.payloadBytes })),
       (a) => `${a.perSec.toFixed(0)}/s, p99 ${a.latency.p99.toFixed(1)} ms${a.errors ? `, ${a.errors} errors (${a.firstError})` : ""}`
     );
     await p.clear();
@@ -239,6 +256,7 @@ async function main(): Promise<void> {
   const file = path.join(OUT_DIR, "peers.md");
   writeMarkdown(file, {
     rows,
+    cpu: results.cpu,
     chart,
     failures: results.failures,
     meta: {

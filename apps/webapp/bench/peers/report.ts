@@ -12,6 +12,8 @@ export type PeerResults = {
   execution: { runplane?: ExecutionResult; graphile?: DrainResult; bullmq?: DrainResult };
   engine?: EngineResult;
   latency: { rate: number; runplane?: RunplaneLatencyResult; graphile?: StartLatencyResult; bullmq?: StartLatencyResult }[];
+  /** Average CPU (per-core %, 200 % = both cores) during the trigger acceptance arms; `machine` is the whole box, other load included. */
+  cpu: { label: string; server?: number; loadgen?: number; postgres?: number; redis?: number; machine: number }[];
   /** Arms that failed, with their error (the rest of the run still reports). */
   failures: { arm: string; error: string }[];
 };
@@ -207,7 +209,19 @@ export function writeChart(file: string, rows: Row[], subtitle: string): string 
   });
 }
 
-export function writeMarkdown(file: string, parts: { rows: Row[]; meta: Record<string, string>; knobs: Record<string, string | number>; notes: string[]; failures: PeerResults["failures"]; chart: string }): void {
+export function cpuMarkdown(cpu: PeerResults["cpu"]): string {
+  const pct = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(0)} %`);
+  return [
+    "| trigger acceptance arm | server | bench process (load + library) | postgres (all) | redis | whole machine |",
+    "|---|---|---|---|---|---|",
+    ...cpu.map((c) => `| ${c.label} | ${pct(c.server)} | ${pct(c.loadgen)} | ${pct(c.postgres)} | ${pct(c.redis)} | ${pct(c.machine)} |`),
+  ].join("\n");
+}
+
+export function writeMarkdown(
+  file: string,
+  parts: { rows: Row[]; cpu: PeerResults["cpu"]; meta: Record<string, string>; knobs: Record<string, string | number>; notes: string[]; failures: PeerResults["failures"]; chart: string }
+): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const lines = [
     "# `pnpm bench:peers`: Runplane beside graphile-worker and BullMQ",
@@ -217,6 +231,12 @@ export function writeMarkdown(file: string, parts: { rows: Row[]; meta: Record<s
     markdownTable(parts.rows),
     "",
     `![ratios](${path.basename(parts.chart)})`,
+    "",
+    "## CPU during trigger acceptance",
+    "",
+    "Per-core averages over each closed loop (200 % = both cores). `postgres` counts every Postgres process on the machine and `whole machine` everything running, other users included: a large gap between it and the rest means the run shared the cores.",
+    "",
+    cpuMarkdown(parts.cpu),
     "",
     "## How each number is measured",
     "",
