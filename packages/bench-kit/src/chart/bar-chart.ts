@@ -95,8 +95,7 @@ export function renderBarChart(opts: BarChartOptions): Raster {
     r.text(end + 6, y + Math.floor((rowH - th) / 2), labels[i], TEXT, fs);
     if (b.goal !== undefined && Number.isFinite(b.goal)) {
       const gx = Math.round(sx(b.goal));
-      r.vline(gx, barTop - 3, barTop + barH + 3, GOAL, 3);
-      r.vline(gx + 1, barTop - 3, barTop + barH + 3, GOAL, 3);
+      for (const dx of [-1, 0, 1]) r.vline(gx + dx, barTop - 4, barTop + barH + 4, GOAL, 4);
     }
   });
 
