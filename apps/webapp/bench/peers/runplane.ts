@@ -28,10 +28,16 @@ export async function startBenchServer(knobs: RunplaneKnobs, env: Record<string,
     env: { API_RATE_LIMIT_ENABLED: "false", DATABASE_POOL_SIZE: String(knobs.poolSize), LOG_LEVEL: "error", ...env },
   });
   const sql = new pg.Pool({ connectionString: server.databaseUrl, max: 2 });
-  // before the first request, so no cache holds the bootstrap default (5)
-  const limit = Math.max(1000, knobs.concurrency * 4);
-  await sql.query(`UPDATE "Organization" SET "maximumConcurrencyLimit" = $1`, [limit]);
-  await sql.query(`UPDATE "RuntimeEnvironment" SET "maximumConcurrencyLimit" = $1`, [limit]);
+  try {
+    // before the first request, so no cache holds the bootstrap default (5)
+    const limit = Math.max(1000, knobs.concurrency * 4);
+    await sql.query(`UPDATE "Organization" SET "maximumConcurrencyLimit" = $1`, [limit]);
+    await sql.query(`UPDATE "RuntimeEnvironment" SET "maximumConcurrencyLimit" = $1`, [limit]);
+  } catch (error) {
+    await sql.end();
+    await server.stop();
+    throw error;
+  }
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     sql,
