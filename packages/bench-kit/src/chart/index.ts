@@ -1,5 +1,7 @@
 export { renderLineChart, writeLineChart, niceStep, ticks, formatTicks, PALETTE } from "./line-chart.js";
 export type { ChartPoint, ChartSeries, ChartMarker, LineChartOptions } from "./line-chart.js";
+export { renderBarChart, writeBarChart } from "./bar-chart.js";
+export type { Bar, BarChartOptions } from "./bar-chart.js";
 export { Raster, parseColor } from "./raster.js";
 export { textWidth, textHeight } from "./font.js";
 

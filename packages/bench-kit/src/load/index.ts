@@ -1,5 +1,6 @@
 export { runClosedLoop } from "./closed.js";
 export { runOpenLoop } from "./open.js";
+export { runClosedLoopOps, type OpsLoopOptions, type OpsLoopResult } from "./ops.js";
 export type * from "./types.js";
 
 /**
