@@ -135,7 +135,7 @@ export function json(body: unknown, init: { status?: number; headers?: Record<st
 }
 
 /**
- * Loader and action of the catch-all routes under /api, /engine and /realtime: a path no route serves
+ * Loader and action of the catch-all routes under /api, /engine, /realtime and /otel: a path no route serves
  * is a JSON 404 (the SDK prints the body), never the dashboard's HTML error page.
  */
 export function unknownApiPath({ request }: LoaderFunctionArgs | ActionFunctionArgs): Response {

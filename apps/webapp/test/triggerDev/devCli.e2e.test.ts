@@ -73,9 +73,24 @@ describe.each(MODES)("trigger.dev dev against Runplane ($mode)", ({ split }) => 
     expect(run.status).toBe("COMPLETED");
     expect(run.metadata).toMatchObject({ progress: 100, stage: "done" });
     expect([...run.tags].sort()).toEqual(["from-task", "observed"]);
-    // logger.info is exported over OTLP to the endpoint the attempt start hands the task process.
+    // logger.info is exported over OTLP to the endpoint the attempt start hands the task process,
+    // and lands in the run's trace.
     expect(run.output).toEqual({ otlpEndpoint: `${server.baseUrl}/otel` });
-  });
+    const messages = async () => {
+      const res = await fetch(`${server.baseUrl}/api/v1/runs/${run.id}/trace`, { headers: { authorization: `Bearer ${server.devSecretKey}` } });
+      const messagesOf = (span: { data?: { message?: string }; children?: unknown[] }): string[] => [
+        span.data?.message ?? "",
+        ...((span.children ?? []) as Array<typeof span>).flatMap(messagesOf),
+      ];
+      return res.status === 200 ? messagesOf(((await res.json()) as { trace: { rootSpan: { data?: { message?: string }; children?: unknown[] } } }).trace.rootSpan) : [];
+    };
+    const deadline = Date.now() + 45_000;
+    while (!(await messages()).includes("hello from the observed task")) {
+      if (Date.now() > deadline) throw new Error(`logger.info never reached the trace: ${JSON.stringify(await messages())}
+${cli.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 90_000);
 
   test("a cancel while executing reaches the CLI, which ends the task process", async () => {
     const handle = await tasks.trigger("long-running", {});

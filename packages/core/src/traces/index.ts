@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
  */
 
 /** Attributes (resource, span or log record) that name the run a record belongs to: ours and trigger.dev's. */
-export const RUN_ID_ATTRIBUTE_KEYS = ["ctx.run.id", "$run.id", "run.id", "runplane.run.id"] as const;
+export const RUN_ID_ATTRIBUTE_KEYS = ["ctx.run.id", "$metadata.ctx.run.id", "$run.id", "run.id", "runplane.run.id"] as const;
 /** Attribute naming the attempt a record belongs to (trigger.dev's spelling, which we also send). */
 export const ATTEMPT_NUMBER_ATTRIBUTE = "ctx.attempt.number";
 

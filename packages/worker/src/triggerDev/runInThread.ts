@@ -76,5 +76,7 @@ function threadEnv(input: ThreadInput): NodeJS.ProcessEnv {
     TRIGGER_SECRET_KEY: input.secretKey,
     TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT: input.otlpEndpoint,
     OTEL_EXPORTER_OTLP_ENDPOINT: input.otlpEndpoint,
+    // the receiver takes the environment's key (the OTLP exporters read this variable)
+    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${input.secretKey}`,
   };
 }

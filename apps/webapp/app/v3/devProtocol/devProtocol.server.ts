@@ -76,10 +76,17 @@ export async function devDequeue(environment: WorkerEnvironment, request: Reques
   return { dequeuedMessages: [] };
 }
 
-/** The variables the task process needs beyond the CLI's own: where to send its spans and logs. */
-function attemptEnvVars(): Record<string, string> {
+/**
+ * The variables the task process needs beyond the CLI's own: where to send its spans and logs, and
+ * the environment's key for the receiver (the OTLP exporters read OTEL_EXPORTER_OTLP_HEADERS).
+ */
+function attemptEnvVars(environment: WorkerEnvironment): Record<string, string> {
   const otel = `${getRuntime().env.APP_ORIGIN}/otel`;
-  return { TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT: otel, OTEL_EXPORTER_OTLP_ENDPOINT: otel };
+  return {
+    TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT: otel,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otel,
+    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${environment.apiKey}`,
+  };
 }
 
 export async function devStartAttempt(environment: WorkerEnvironment, params: RouteParams) {
@@ -89,7 +96,7 @@ export async function devStartAttempt(environment: WorkerEnvironment, params: Ro
   const snapshot = await engine.getSnapshot(ref.runId, started.snapshotId);
   if (!snapshot) throw new NotFoundError("Snapshot not found");
   const execution = presentTaskRunExecution(started.execution);
-  return { ...presentExecutionResult(snapshot), execution, envVars: attemptEnvVars() };
+  return { ...presentExecutionResult(snapshot), execution, envVars: attemptEnvVars(environment) };
 }
 
 /**

@@ -43,3 +43,18 @@ export function otlpAction(signal: OtlpSignal) {
     },
   });
 }
+
+/**
+ * `POST /otel/v1/metrics`: the trigger.dev task runtime exports metrics too. Runplane keeps no task
+ * metrics; the export is authenticated and answered with an empty success so the exporter stays quiet.
+ */
+export function otlpMetricsAction() {
+  return apiAction({}, {
+    POST: async ({ request }) => {
+      await readBodyBytes(request, OTLP_MAX_BODY_BYTES);
+      if ((request.headers.get("content-type") ?? "").includes("json")) return Response.json({});
+      const message = proto.metrics.v1.ExportMetricsServiceResponse as ResponseMessage;
+      return new Response(Buffer.from(message.encode(message.fromObject({})).finish()), { status: 200, headers: { "content-type": "application/x-protobuf" } });
+    },
+  });
+}
