@@ -134,6 +134,8 @@ for (const mode of MODES) {
           return r?.status === "EXPIRED" ? r : null;
         }, 6000);
         expect(final.expiredAt).not.toBeNull();
+        // the event follows the row's commit
+        await waitFor(async () => expired.length > 0, 5000);
         expect(expired).toEqual([run.id]);
         expect(await h.engine.dequeue({ environmentId: h.env.id, consumerId: "c1", maxRuns: 1 })).toEqual([]);
       } finally {
