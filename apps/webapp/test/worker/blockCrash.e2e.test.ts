@@ -52,6 +52,10 @@ describe.each([{ split: false }, { split: true }])("a crash between block and re
 
       await server.restart({ RUNPLANE_TEST_FAILPOINT: "" });
       await expectNoHeldSlots(h.engine.runQueue, [h.environment.id], 20_000);
+      // the sweep logs after it released: the line may reach us through the pipe a moment later
+      const logged = () => (server.output().stdout + server.output().stderr).includes("a waiting run still held its slots; released");
+      const logDeadline = Date.now() + 10_000;
+      while (!logged() && Date.now() < logDeadline) await sleep(50);
       expect(server.output().stdout + server.output().stderr).toContain("a waiting run still held its slots; released");
       expect((await h.engine.getLatestSnapshot(runId))?.executionStatus).toBe("EXECUTING_WITH_WAITPOINTS");
 
