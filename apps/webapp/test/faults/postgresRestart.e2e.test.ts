@@ -3,8 +3,9 @@ import { task, type RunningWorker } from "@runplane/worker";
 import { startWorker } from "@runplane/worker";
 import pg from "pg";
 import { afterEach, describe, expect, test } from "vitest";
+import { waitFor } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
-import { notExactlyOnce, startTriggerLoad, until, waitForRows } from "./support";
+import { notExactlyOnce, startTriggerLoad, waitForRows } from "./support";
 
 /**
  * The control-plane Postgres crashes (immediate shutdown, crash recovery on restart) while the
@@ -46,7 +47,7 @@ describe("Postgres restarted", () => {
       MOLLIFIER_DRAIN_BATCH_SIZE: "10",
     });
     const load = startTriggerLoad(server, 20);
-    await until(() => load.tally.accepted.length >= 600, 60_000, "600 accepted triggers");
+    await waitFor(async () => load.tally.accepted.length >= 600, 60_000, "600 accepted triggers");
     const { accepted } = await load.stop();
     const landedBefore = (await waitForRows([database.url], accepted, 0)).size;
     expect(landedBefore).toBeLessThan(accepted.length);
@@ -70,9 +71,9 @@ describe("Postgres restarted", () => {
     });
     worker = await startWorker({ apiUrl: server.baseUrl, secretKey: server.devSecretKey, tasks: [slow], concurrency: 10, heartbeatIntervalMs: 500, logLevel: "error" });
     const load = startTriggerLoad(server, 5);
-    await until(() => load.tally.accepted.length >= 150, 60_000, "150 accepted triggers");
+    await waitFor(async () => load.tally.accepted.length >= 150, 60_000, "150 accepted triggers");
     const { accepted } = await load.stop();
-    await until(() => executions.size >= 20, 60_000, "20 runs executing");
+    await waitFor(async () => executions.size >= 20, 60_000, "20 runs executing");
 
     await crashFor(cluster, 3_000);
 

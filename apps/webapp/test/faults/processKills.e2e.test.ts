@@ -4,8 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { waitFor } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
-import { runDatabases, until } from "./support";
+import { runDatabases } from "./support";
 import { startWorkerProcess, type WorkerProcess } from "./workerProcess";
 
 /**
@@ -87,7 +88,7 @@ describe("processes killed mid-attempt", () => {
     const first = await startWorkerProcess(server, executionLog);
     workers.push(first);
     const ids = await trigger(server, 6, 30_000);
-    await until(() => executions().size === 6, 60_000, "all six runs executing");
+    await waitFor(async () => executions().size === 6, 60_000, "all six runs executing");
     await first.kill("SIGKILL");
 
     // the heartbeat monitor retries the six runs; the restarted worker executes them
@@ -100,7 +101,7 @@ describe("processes killed mid-attempt", () => {
     server = await startTestServer();
     workers.push(await startWorkerProcess(server, executionLog));
     const ids = await trigger(server, 6, 4_000);
-    await until(() => executions().size === 6, 60_000, "all six runs executing");
+    await waitFor(async () => executions().size === 6, 60_000, "all six runs executing");
     await server.kill();
     await server.restart();
 

@@ -1,8 +1,9 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, test } from "vitest";
 import { startRedisProcess, type RedisProcess } from "../support/redisProcess";
+import { waitFor } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
-import { notExactlyOnce, runDatabases, startTriggerLoad, until, waitForRows } from "./support";
+import { notExactlyOnce, runDatabases, startTriggerLoad, waitForRows } from "./support";
 
 /**
  * Redis crashes (SIGKILL) in the middle of a burst that the mollifier is buffering, and comes back on
@@ -45,13 +46,13 @@ describe("Redis restarted mid-burst", () => {
   test("with AOF: no accepted trigger is lost, none runs twice", async () => {
     const { redis, server } = await startBufferingServer(true);
     const load = startTriggerLoad(server, 20);
-    await until(() => load.tally.accepted.length >= 300, 60_000, "300 accepted triggers");
+    await waitFor(async () => load.tally.accepted.length >= 300, 60_000, "300 accepted triggers");
     expect(await bufferDepth(redis, server)).toBeGreaterThan(0);
     await redis.kill();
     const atCrash = load.tally.accepted.length;
     await new Promise((r) => setTimeout(r, 1_000));
     await redis.start();
-    await until(() => load.tally.accepted.length >= atCrash + 300, 60_000, "300 more accepted triggers after the restart");
+    await waitFor(async () => load.tally.accepted.length >= atCrash + 300, 60_000, "300 more accepted triggers after the restart");
     const tally = await load.stop();
 
     const counts = await waitForRows(runDatabases(server), tally.accepted, 90_000);
@@ -61,7 +62,7 @@ describe("Redis restarted mid-burst", () => {
   test("without AOF: the loss is bounded by the buffer's depth at the crash; drained runs survive", async () => {
     const { redis, server } = await startBufferingServer(false);
     const load = startTriggerLoad(server, 20);
-    await until(() => load.tally.accepted.length >= 300, 60_000, "300 accepted triggers");
+    await waitFor(async () => load.tally.accepted.length >= 300, 60_000, "300 accepted triggers");
     const tally = await load.stop();
     const depth = await bufferDepth(redis, server);
     await redis.kill();

@@ -47,15 +47,6 @@ export function startTriggerLoad(server: TestServer, concurrency: number): { tal
   };
 }
 
-/** Polls `condition` every 20 ms until it holds; throws `label` after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number, label: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The databases holding a server's runs: its own, or those a test pointed it at. */
 export function runDatabases(server: TestServer, overrides: { databaseUrl?: string; runOpsDatabaseUrl?: string } = {}): string[] {
   return [overrides.databaseUrl ?? server.databaseUrl, overrides.runOpsDatabaseUrl ?? server.runOpsDatabaseUrl].filter((u): u is string => Boolean(u));

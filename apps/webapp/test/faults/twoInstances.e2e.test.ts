@@ -1,7 +1,8 @@
 import { configure, runs } from "@trigger.dev/sdk";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { waitFor } from "../api/support/api";
 import { startTestServer, type TestServer } from "../support/testServer";
-import { notExactlyOnce, rowCounts, runDatabases, startTriggerLoad, until, waitForRows } from "./support";
+import { notExactlyOnce, rowCounts, runDatabases, startTriggerLoad, waitForRows } from "./support";
 
 /**
  * Two webapp processes of one deployment (same databases, same Redis prefix), load split across them:
@@ -40,7 +41,7 @@ describe("two webapp instances of one deployment", () => {
   test("a burst split across both lands exactly once, and both drainers take a share", async () => {
     const loadA = startTriggerLoad(a, 10);
     const loadB = startTriggerLoad(b, 10);
-    await until(() => loadA.tally.accepted.length + loadB.tally.accepted.length >= 1_000, 90_000, "1,000 accepted triggers");
+    await waitFor(async () => loadA.tally.accepted.length + loadB.tally.accepted.length >= 1_000, 90_000, "1,000 accepted triggers");
     const accepted = [...(await loadA.stop()).accepted, ...(await loadB.stop()).accepted];
     const counts = await waitForRows(runDatabases(a), accepted, 120_000);
     expect(notExactlyOnce(accepted, counts)).toEqual([]);
